@@ -1,0 +1,4 @@
+"""python -m advisor."""
+from advisor.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,81 @@
+"""One call from answers to advice: load the bank and rules, resolve answers, decide, find flips.
+
+This is the core the commands call; it raises AdvisorError subclasses and never prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from advisor import answers as answers_mod
+from advisor import engine, flips, questions, resources, rules
+from advisor.errors import DataError
+
+SCHEMA = "advisor.recommendation/1"
+
+
+@dataclass(frozen=True)
+class Advice:
+    answers: dict[str, Any]
+    verdict: engine.Verdict
+    flips: tuple[flips.Flip, ...]
+    ruleset: rules.RuleSet
+
+
+def load_bank() -> questions.QuestionBank:
+    return questions.load(resources.rules_dir() / "questions.yaml")
+
+
+def load_ruleset(extra_dirs: list[Path] | None = None, bank: questions.QuestionBank | None = None) -> rules.RuleSet:
+    """The shipped rules plus the rule files of each `--rules` directory (or file)."""
+    bank = bank or load_bank()
+    extra_files = [path for directory in extra_dirs or [] for path in rules.rule_files(directory)]
+    return rules.load(bank, rules.rule_files(resources.rules_dir()), extra_files)
+
+
+def resolve_answers(bank: questions.QuestionBank, answers_file: Path | None, sets: list[str]) -> dict[str, Any]:
+    """Defaults, then the answers file, then `--set` (which wins); all problems reported together."""
+    problems = []
+    from_file: dict[str, Any] = {}
+    from_sets: dict[str, Any] = {}
+    if answers_file is not None:
+        try:
+            from_file = answers_mod.load_file_answers(answers_file, bank, str(answers_file))
+        except DataError as exc:
+            problems.extend(exc.problems)
+    try:
+        from_sets = answers_mod.parse_sets(sets, bank)
+    except DataError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise DataError(problems)
+    return answers_mod.complete(bank, from_file, from_sets)
+
+
+def advise(ruleset: rules.RuleSet, answers: dict[str, Any]) -> Advice:
+    verdict = engine.decide(ruleset, answers)
+    return Advice(answers, verdict, tuple(flips.find(ruleset, answers, verdict)), ruleset)
+
+
+def to_json_data(advice: Advice) -> dict[str, Any]:
+    """The `advisor.recommendation/1` document of DESIGN.md, exactly."""
+    verdict = advice.verdict
+    return {
+        "schema": SCHEMA,
+        "recommendation": verdict.recommendation,
+        "confidence": verdict.confidence,
+        "scores": dict(verdict.scores),
+        "answers": dict(advice.answers),
+        "fired": [
+            {"rule": rule.id, "title": rule.title, "effects": dict(rule.effects), "because": rule.because,
+             "sources": list(rule.sources)}
+            for rule in verdict.fired
+        ],
+        "flips": [
+            {"question": flip.question, "answer": flip.answer, "recommendation": flip.recommendation}
+            for flip in advice.flips
+        ],
+        "caveats": [{"rule": rule.id, "text": rule.because, "sources": list(rule.sources)} for rule in verdict.caveats],
+    }

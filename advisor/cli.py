@@ -1,0 +1,234 @@
+"""The command line: parse options, call one core function, render, return an exit code.
+
+All errors cross one boundary, `main()`, which maps them to DESIGN.md's exit codes:
+0 ok, 1 runtime failure, 2 invalid input, 3 refused to touch a target, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from typer._click import exceptions as click_exc
+
+from advisor import __version__, advice
+from advisor.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_RUNTIME, AdvisorError, InputError, RefusedError
+
+app = typer.Typer(
+    help="Choose Celery, Crossbar.io or both, with reasons you can check.",
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    no_args_is_help=False,
+)
+rules_app = typer.Typer(help="Browse and check the rules.", no_args_is_help=True, rich_markup_mode=None)
+app.add_typer(rules_app, name="rules")
+
+_state = {"debug": False}
+
+
+class TextOrJson(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"advisor {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    """Run the wizard when no command is given."""
+    _state["debug"] = debug
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(wizard)
+
+
+AnswersOpt = typer.Option(None, "--answers", help="Answers file (version: 1).", dir_okay=False)
+SetOpt = typer.Option([], "--set", help="ID=VALUE; repeatable; wins over --answers.")
+DefaultsOpt = typer.Option(False, "--defaults", help="Take the default for every answer not given.")
+RulesOpt = typer.Option([], "--rules", help="Extra or overriding rule files (a directory or file); repeatable.")
+
+
+@app.command()
+def recommend(
+    answers: Optional[Path] = AnswersOpt,
+    set_: list[str] = SetOpt,
+    defaults: bool = DefaultsOpt,
+    output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", help="Output format."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Write to this file instead of stdout."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --output file."),
+    rules: list[Path] = RulesOpt,
+) -> int:
+    """Print a verdict for the given answers, with reasons, flips and caveats."""
+    if answers is None and not set_ and not defaults:
+        raise InputError("no answers given: pass --answers FILE, --set ID=VALUE or --defaults")
+    ruleset = advice.load_ruleset(rules)
+    resolved = advice.resolve_answers(ruleset.questions, answers, set_)
+    result = advice.advise(ruleset, resolved)
+    _emit(_render(result, output_format.value), output, force)
+    return 0
+
+
+def _render(result: advice.Advice, output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps(advice.to_json_data(result), indent=2, ensure_ascii=False) + "\n"
+    from advisor import textout
+
+    return textout.render(result)
+
+
+def _emit(text: str, output: Path | None, force: bool) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    write_atomically(output, text, force)
+    typer.echo(f"wrote {output}", err=True)
+
+
+def write_atomically(path: Path, text: str, force: bool) -> None:
+    """Write via a temp file in the same directory and rename: never half-written, never through a symlink."""
+    if path.is_symlink() or path.is_dir():
+        raise RefusedError(f"{path}: refusing to write to a symlink or directory")
+    if path.exists() and not force:
+        raise RefusedError(f"{path}: file exists; pass --force to overwrite it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{path}: directory {parent} does not exist")
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+@app.command()
+def wizard(
+    save_answers: Optional[Path] = typer.Option(None, "--save-answers", help="Also write the answers file here."),
+    rules: list[Path] = RulesOpt,
+) -> int:
+    """Ask the questions, then print the verdict."""
+    from advisor import answers as answers_mod
+    from advisor import textout
+    from advisor import wizard as wizard_mod
+
+    if not sys.stdin.isatty():
+        raise InputError("stdin is not interactive; use: advisor recommend --answers FILE (or --defaults)")
+    ruleset = advice.load_ruleset(rules)
+    resolved = wizard_mod.run(ruleset.questions, wizard_mod.TerminalAsker())
+    if save_answers is not None:
+        write_atomically(save_answers, answers_mod.dump(resolved), force=False)
+    typer.echo("")
+    typer.echo(textout.render(advice.advise(ruleset, resolved)), nl=False)
+    return 0
+
+
+@app.command()
+def questions(output_format: TextOrJson = typer.Option(TextOrJson.text, "--format")) -> int:
+    """List the question bank: ids, allowed values, defaults and help."""
+    bank = advice.load_bank()
+    if output_format == TextOrJson.json:
+        rows = [_question_row(q) for q in bank.questions.values()]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    for question in bank.questions.values():
+        default = str(question.default).lower() if isinstance(question.default, bool) else question.default
+        typer.echo(f"{question.id} ({question.type}; default {default})")
+        typer.echo(f"  {question.prompt}")
+        typer.echo(f"  allowed: {question.allowed()}")
+        typer.echo(f"  {question.help}\n")
+    return 0
+
+
+def _question_row(question: Any) -> dict[str, Any]:
+    row = {"id": question.id, "type": question.type, "prompt": question.prompt, "help": question.help,
+           "default": question.default}
+    if question.type == "choice":
+        row["choices"] = [{"value": c.value, "label": c.label} for c in question.choices]
+    if question.type == "int":
+        row["min"], row["max"] = question.minimum, question.maximum
+    return row
+
+
+@rules_app.command("list")
+def rules_list(rules: list[Path] = RulesOpt) -> int:
+    """List every rule: id, kind, effects and title."""
+    for rule in advice.load_ruleset(rules).rules:
+        effects = " ".join(f"{k}{v:+d}" for k, v in rule.effects.items()) or "caveat"
+        typer.echo(f"{rule.id:<40} {effects:<28} {rule.title}")
+    return 0
+
+
+@rules_app.command("show")
+def rules_show(rule_id: str = typer.Argument(..., metavar="ID"), rules: list[Path] = RulesOpt) -> int:
+    """Show one rule in full."""
+    from advisor.checks import suggest
+
+    ruleset = advice.load_ruleset(rules)
+    rule = ruleset.get(rule_id)
+    if rule is None:
+        raise InputError(f"no rule '{rule_id}' ({suggest(rule_id, [r.id for r in ruleset.rules])})")
+    typer.echo(f"{rule.id}: {rule.title}")
+    typer.echo(f"  kind: {rule.kind}    defined at: {rule.location}")
+    typer.echo("  effects: " + (", ".join(f"{k} {v:+d}" for k, v in rule.effects.items()) or "none (caveat)"))
+    if rule.is_caveat:
+        typer.echo("  shown when the verdict is: " + ", ".join(rule.applies_to))
+    typer.echo(f"  because: {' '.join(rule.because.split())}")
+    for source in rule.sources:
+        typer.echo(f"  source: {source}")
+    return 0
+
+
+@rules_app.command("lint")
+def rules_lint(paths: list[Path] = typer.Argument(None, help="Rule files or directories (default: shipped rules).")) -> int:
+    """Validate rule files, run their cases, and check the scenarios."""
+    from advisor import lint
+
+    report = lint.lint(advice.load_bank(), list(paths or []))
+    typer.echo(f"ok: {report.rules} rules in {report.files} files, {report.cases} cases, "
+               f"{report.scenarios} scenarios")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The error boundary: run the app and turn every outcome into an exit code."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="advisor", standalone_mode=False)
+    except click_exc.UsageError as exc:
+        exc.show()
+        return EXIT_INPUT
+    except click_exc.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (KeyboardInterrupt, click_exc.Abort, typer.Abort):
+        sys.stderr.write("\ninterrupted\n")
+        return EXIT_INTERRUPTED
+    except AdvisorError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return exc.exit_code
+    except BrokenPipeError:
+        # Reader went away (advisor ... | head): nothing more to say, and no traceback.
+        sys.stderr.close()
+        return EXIT_RUNTIME
+    except Exception as exc:  # the boundary: anything else is our bug
+        if _state["debug"]:
+            raise
+        sys.stderr.write(f"internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)\n")
+        return EXIT_RUNTIME
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,154 @@
+"""Conditions over answers: a closed set of operators, parsed from YAML, never evaluated as code.
+
+Used by rules (`when`) and by questions (`ask_when`). A condition is a mapping whose
+entries must all hold: `all`/`any` (lists), `not` (one condition), or a question id with
+a value (equals) or `{operator: operand}`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
+
+from advisor.checks import Checker, suggest, type_name
+from advisor.yamlsrc import Loc
+
+if TYPE_CHECKING:
+    from advisor.questions import Question
+
+Answers = Mapping[str, Any]
+
+
+def _rank_op(compare: Callable[[float, float], bool]) -> Callable[["Question", Any, Any], bool]:
+    return lambda question, answer, operand: compare(question.rank(answer), question.rank(operand))
+
+
+OPERATORS: dict[str, Callable[["Question", Any, Any], bool]] = {
+    "equals": lambda question, answer, operand: bool(answer == operand),
+    "not_equals": lambda question, answer, operand: bool(answer != operand),
+    "in": lambda question, answer, operand: answer in operand,
+    "not_in": lambda question, answer, operand: answer not in operand,
+    "at_least": _rank_op(lambda a, b: a >= b),
+    "at_most": _rank_op(lambda a, b: a <= b),
+}
+LIST_OPERATORS = {"in", "not_in"}
+RANK_OPERATORS = {"at_least", "at_most"}
+COMBINATORS = ["all", "any", "not"]
+
+
+@dataclass(frozen=True)
+class Test:
+    question: "Question"
+    operator: str
+    operand: Any
+
+    def holds(self, answers: Answers) -> bool:
+        return OPERATORS[self.operator](self.question, answers[self.question.id], self.operand)
+
+
+@dataclass(frozen=True)
+class All:
+    parts: tuple["Condition", ...]
+
+    def holds(self, answers: Answers) -> bool:
+        return all(part.holds(answers) for part in self.parts)
+
+
+@dataclass(frozen=True)
+class Any_:
+    parts: tuple["Condition", ...]
+
+    def holds(self, answers: Answers) -> bool:
+        return any(part.holds(answers) for part in self.parts)
+
+
+@dataclass(frozen=True)
+class Not:
+    part: "Condition"
+
+    def holds(self, answers: Answers) -> bool:
+        return not self.part.holds(answers)
+
+
+Condition = Union[Test, All, Any_, Not]
+
+
+def tests_in(condition: Condition) -> list[Test]:
+    """Every question test inside a condition (for flips and lint)."""
+    if isinstance(condition, Test):
+        return [condition]
+    if isinstance(condition, Not):
+        return tests_in(condition.part)
+    return [test for part in condition.parts for test in tests_in(part)]
+
+
+def parse(checker: Checker, loc: Loc, questions: Mapping[str, "Question"]) -> Condition | None:
+    """Parse the condition at `loc`, reporting every problem to `checker`."""
+    value = checker.get(loc)
+    if not isinstance(value, dict) or not value:
+        checker.add(loc, "bad-condition", f"a condition must be a non-empty mapping, not {type_name(value)}",
+                    "for example {browser_clients: push}")
+        return None
+    parts = [_parse_entry(checker, (*loc, key), key, questions) for key in value]
+    if any(part is None for part in parts):
+        return None
+    clean = tuple(part for part in parts if part is not None)
+    return clean[0] if len(clean) == 1 else All(clean)
+
+
+def _parse_entry(checker: Checker, loc: Loc, key: str, questions: Mapping[str, "Question"]) -> Condition | None:
+    if key in ("all", "any"):
+        items = checker.seq(loc, key)
+        if items is None:
+            return None
+        parts = [parse(checker, (*loc, index), questions) for index in range(len(items))]
+        if any(part is None for part in parts):
+            return None
+        clean = tuple(part for part in parts if part is not None)
+        return All(clean) if key == "all" else Any_(clean)
+    if key == "not":
+        part = parse(checker, loc, questions)
+        return Not(part) if part is not None else None
+    if key not in questions:
+        known = [*COMBINATORS, *questions]
+        checker.add(loc, "unknown-question", f"unknown question '{key}'", suggest(key, known), key=True)
+        return None
+    return _parse_test(checker, loc, questions[key])
+
+
+def _parse_test(checker: Checker, loc: Loc, question: "Question") -> Condition | None:
+    value = checker.get(loc)
+    if not isinstance(value, dict):
+        return _checked_test(checker, loc, question, "equals", value)
+    if len(value) != 1:
+        checker.add(loc, "bad-condition", f"'{question.id}' needs exactly one operator, found {len(value)}",
+                    "allowed: " + ", ".join(OPERATORS))
+        return None
+    operator, operand = next(iter(value.items()))
+    if operator not in OPERATORS:
+        checker.add((*loc, operator), "unknown-operator", f"unknown operator '{operator}'",
+                    suggest(operator, list(OPERATORS)), key=True)
+        return None
+    return _checked_test(checker, (*loc, operator), question, operator, operand)
+
+
+def _checked_test(checker: Checker, loc: Loc, question: "Question", operator: str, operand: Any) -> Test | None:
+    if operator in RANK_OPERATORS and not question.ordered:
+        checker.add(loc, "bad-operator", f"'{operator}' needs an ordered question; '{question.id}' is not",
+                    "use in or equals")
+        return None
+    values = operand if operator in LIST_OPERATORS else [operand]
+    if operator in LIST_OPERATORS and (not isinstance(operand, list) or not operand):
+        checker.add(loc, "bad-operand", f"'{operator}' needs a non-empty list of values",
+                    f"allowed: {question.allowed()}")
+        return None
+    ok = True
+    for index, item in enumerate(values):
+        item_loc = (*loc, index) if operator in LIST_OPERATORS else loc
+        error = question.check(item)
+        if error:
+            checker.add(item_loc, "bad-value", f"'{question.id}': {error}", f"allowed: {question.allowed()}")
+            ok = False
+    if not ok:
+        return None
+    return Test(question, operator, tuple(operand) if operator in LIST_OPERATORS else operand)

@@ -1,0 +1,68 @@
+"""Flips: single-answer changes that would change the verdict, each confirmed by re-running.
+
+For a choice or bool question every other value is tried. For an int question the
+candidates are the values next to every threshold the rules test, so a flip names the
+smallest change that crosses one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from advisor.conditions import tests_in
+from advisor.engine import Verdict, decide
+from advisor.questions import Question
+from advisor.rules import RuleSet
+
+
+@dataclass(frozen=True)
+class Flip:
+    question: str
+    answer: Any
+    recommendation: str
+    margin: int
+
+
+def find(ruleset: RuleSet, answers: Mapping[str, Any], verdict: Verdict) -> list[Flip]:
+    """Every single-answer change that changes the verdict, most decisive first."""
+    found = []
+    order = list(ruleset.questions.questions)
+    for qid, question in ruleset.questions.questions.items():
+        found.extend(_flips_for(ruleset, answers, verdict, question))
+    found.sort(key=lambda flip: (-flip.margin, order.index(flip.question)))
+    return found
+
+
+def _flips_for(ruleset: RuleSet, answers: Mapping[str, Any], verdict: Verdict, question: Question) -> list[Flip]:
+    flips: dict[str, Flip] = {}
+    current = answers[question.id]
+    for candidate in _candidates(ruleset, question, current):
+        changed = {**answers, question.id: candidate}
+        result = decide(ruleset, changed)
+        if result.recommendation == verdict.recommendation:
+            continue
+        # Keep one flip per new verdict: the first candidate is the smallest change.
+        flips.setdefault(result.recommendation, Flip(question.id, candidate, result.recommendation, result.margin))
+    return list(flips.values())
+
+
+def _candidates(ruleset: RuleSet, question: Question, current: Any) -> list[Any]:
+    if question.type == "bool":
+        return [not current]
+    if question.type == "choice":
+        return [value for value in question.values if value != current]
+    return _int_candidates(ruleset, question, current)
+
+
+def _int_candidates(ruleset: RuleSet, question: Question, current: int) -> list[int]:
+    edges = set()
+    for rule in ruleset.rules:
+        for test in tests_in(rule.when):
+            if test.question.id != question.id:
+                continue
+            operands = test.operand if isinstance(test.operand, tuple) else (test.operand,)
+            for value in operands:
+                edges.update((value - 1, value, value + 1))
+    inside = [value for value in edges if question.minimum <= value <= question.maximum and value != current]
+    return sorted(inside, key=lambda value: (abs(value - current), value))

@@ -1,0 +1,145 @@
+"""`advisor rules lint`: validate rule files, then run their cases and the scenarios.
+
+Like `semgrep --validate` then `--test`: schema problems first; then every case's
+must-fire / must-not-fire expectations; then rules that no case fires; then scenarios.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from advisor import answers as answers_mod
+from advisor import engine, resources, rules
+from advisor.checks import Checker, top_mapping
+from advisor.errors import DataError, Problem
+from advisor.questions import QuestionBank
+from advisor.yamlsrc import load_file
+
+SCENARIO_KEYS = ["id", "profile", "answers", "expect", "argument"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    profile: str
+    answers: dict[str, Any]
+    expect: str
+    argument: str
+    path: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class LintReport:
+    files: int
+    rules: int
+    cases: int
+    scenarios: int
+
+
+def lint(bank: QuestionBank, paths: list[Path]) -> LintReport:
+    """Lint `paths` (default: the shipped rules); raise DataError with every problem."""
+    builtin = rules.rule_files(resources.rules_dir())
+    targets = [file for path in paths for file in rules.rule_files(path)] if paths else builtin
+    chosen = {file.resolve() for file in targets}
+    base = [file for file in builtin if file.resolve() not in chosen]
+    ruleset = rules.load(bank, base, targets)
+    problems: list[Problem] = []
+    case_count = sum(_check_topic(file, ruleset, problems) for file in targets)
+    scenario_count = 0
+    for directory in _scenario_dirs(paths):
+        scenario_count += _check_scenarios(directory / "scenarios.yaml", ruleset, problems)
+    if problems:
+        raise DataError(problems)
+    linted = sum(1 for rule in ruleset.rules if Path(rule.path).resolve() in chosen)
+    return LintReport(len(targets), linted, case_count, scenario_count)
+
+
+def _scenario_dirs(paths: list[Path]) -> list[Path]:
+    dirs = [path for path in paths if path.is_dir()] if paths else [resources.rules_dir()]
+    return [directory for directory in dirs if (directory / "scenarios.yaml").is_file()]
+
+
+def _check_topic(rule_file: Path, ruleset: rules.RuleSet, problems: list[Problem]) -> int:
+    """Run the topic's cases; report failures and rules no case fires. Returns the case count."""
+    topic_rules = [rule for rule in ruleset.rules if Path(rule.path).resolve() == rule_file.resolve()]
+    path = rules.cases_file(rule_file)
+    if not path.is_file():
+        problems.append(Problem(str(rule_file), 1, 1, "no-cases", f"no cases file {path.name} beside this file",
+                                "every rule needs a case that fires it"))
+        return 0
+    try:
+        cases = rules.load_cases(path, ruleset)
+    except DataError as exc:
+        problems.extend(exc.problems)
+        return 0
+    fired_somewhere: set[str] = set()
+    for case in cases:
+        fired = {rule.id for rule in engine.firing(ruleset, answers_mod.complete(ruleset.questions, case.answers))}
+        fired_somewhere |= fired
+        problems.extend(_case_failures(case, fired))
+    for rule in topic_rules:
+        if rule.id not in fired_somewhere:
+            problems.append(Problem(rule.path, rule.line, 1, "rule-never-fires", f"no case fires rule '{rule.id}'",
+                                    f"add a case to {path.name}"))
+    return len(cases)
+
+
+def _case_failures(case: rules.Case, fired: set[str]) -> list[Problem]:
+    failures = []
+    for rule_id in case.fires:
+        if rule_id not in fired:
+            failures.append(Problem(case.path, case.line, case.col, "case-failed",
+                                    f"case '{case.name}': rule '{rule_id}' did not fire"))
+    for rule_id in case.not_fires:
+        if rule_id in fired:
+            failures.append(Problem(case.path, case.line, case.col, "case-failed",
+                                    f"case '{case.name}': rule '{rule_id}' fired but must not"))
+    return failures
+
+
+def load_scenarios(path: Path, bank: QuestionBank) -> list[Scenario]:
+    doc = load_file(path)
+    checker, _ = top_mapping(doc, "the scenarios file", "scenarios")
+    items = checker.seq(("scenarios",), "scenarios") or []
+    scenarios = [_parse_scenario(checker, ("scenarios", index), bank) for index in range(len(items))]
+    checker.raise_if_any()
+    return [scenario for scenario in scenarios if scenario is not None]
+
+
+def _parse_scenario(checker: Checker, loc: tuple[Any, ...], bank: QuestionBank) -> Scenario | None:
+    item = checker.mapping(loc, "a scenario", SCENARIO_KEYS, [])
+    if item is None or any(key not in item for key in SCENARIO_KEYS):
+        return None
+    given = answers_mod.check_mapping(checker, (*loc, "answers"), bank)
+    if item["expect"] not in rules.OPTIONS:
+        checker.add((*loc, "expect"), "bad-value", f"unknown option {item['expect']!r}",
+                    f"allowed: {', '.join(rules.OPTIONS)}")
+    texts = [checker.text((*loc, key), key) for key in ("id", "profile", "argument")]
+    line, col = checker.doc.where(loc)
+    return Scenario(texts[0] or "", texts[1] or "", given, str(item["expect"]), texts[2] or "",
+                    checker.doc.path, line, col)
+
+
+def scenario_failure(scenario: Scenario, ruleset: rules.RuleSet) -> Problem | None:
+    """A problem when the rules' verdict differs from the scenario's argued verdict."""
+    verdict = engine.decide(ruleset, answers_mod.complete(ruleset.questions, scenario.answers))
+    if verdict.recommendation == scenario.expect:
+        return None
+    scores = ", ".join(f"{option} {points}" for option, points in verdict.scores.items())
+    return Problem(scenario.path, scenario.line, scenario.col, "scenario-failed",
+                   f"scenario '{scenario.id}' expects {scenario.expect}, the rules say {verdict.recommendation}",
+                   scores)
+
+
+def _check_scenarios(path: Path, ruleset: rules.RuleSet, problems: list[Problem]) -> int:
+    try:
+        scenarios = load_scenarios(path, ruleset.questions)
+    except DataError as exc:
+        problems.extend(exc.problems)
+        return 0
+    problems.extend(problem for s in scenarios if (problem := scenario_failure(s, ruleset)) is not None)
+    return len(scenarios)
