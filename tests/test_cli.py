@@ -1,0 +1,201 @@
+"""Every command and every error path of the CLI, run as a user would run it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from advisor import advice
+from conftest import Result
+
+Run = Callable[..., Result]
+Write = Callable[[str, "str | bytes"], Path]
+
+CORE_IDS = [
+    "latency", "caller_waits", "scheduling", "browser_clients", "team_size", "durable_work", "retries",
+    "job_duration", "cpu_heavy", "workflows", "rate_limits", "fanout", "progress_to_ui", "existing_broker",
+    "windows", "iot_devices", "polyglot", "connections", "copyleft_ok", "missed_messages",
+]
+
+
+def test_version_prints_the_package_version(run: Run) -> None:
+    result = run("--version")
+    assert (result.code, result.out) == (0, "advisor 0.1.0\n")
+
+
+def test_recommend_json_has_exactly_the_designed_fields(run: Run) -> None:
+    result = run("recommend", "--defaults", "--format", "json")
+    data = json.loads(result.out)
+    assert result.code == 0
+    assert list(data) == ["schema", "recommendation", "confidence", "scores", "answers", "fired", "flips", "caveats"]
+    assert data["schema"] == "advisor.recommendation/1"
+    assert data["recommendation"] in ("celery", "crossbar", "hybrid")
+    assert data["confidence"] in ("high", "medium", "low")
+    assert set(data["scores"]) == {"celery", "crossbar", "hybrid"}
+    assert set(CORE_IDS) <= set(data["answers"])
+    for fired in data["fired"]:
+        assert list(fired) == ["rule", "title", "effects", "because", "sources"]
+    for caveat in data["caveats"]:
+        assert list(caveat) == ["rule", "text", "sources"]
+
+
+def test_recommend_without_any_answers_is_refused(run: Run) -> None:
+    result = run("recommend")
+    assert result.code == 2
+    assert "no answers given" in result.err
+
+
+def test_answers_file_problems_are_all_reported_with_locations(run: Run, write: Write) -> None:
+    path = write("answers.yml", "version: 1\nanswers:\n  latncy: realtime\n  team_size: many\n"
+                                "  browser_clients: websocket\n  retries: 'yes'\n")
+    result = run("recommend", "--answers", str(path))
+    lines = result.err.strip().splitlines()
+    assert result.code == 2
+    assert lines == [
+        f"{path}:3:3: error[unknown-question]: unknown question 'latncy' (did you mean 'latency'?)",
+        f"{path}:4:14: error[bad-answer]: 'team_size': expected an integer, not text 'many' "
+        "(allowed: an integer from 1 to 10000)",
+        f"{path}:5:20: error[bad-answer]: 'browser_clients': 'websocket' is not a choice (allowed: none, push, rpc)",
+        f"{path}:6:12: error[bad-answer]: 'retries': expected true or false, not text 'yes' (allowed: true, false)",
+    ]
+
+
+def test_answers_file_for_another_version_is_refused(run: Run, write: Write) -> None:
+    path = write("answers.yml", "version: 99\nanswers: {}\n")
+    result = run("recommend", "--answers", str(path))
+    assert result.code == 2
+    assert result.err.startswith(f"{path}:1:10: error[bad-version]: version 99 is not supported")
+
+
+def test_set_wins_over_the_answers_file(run: Run, write: Write) -> None:
+    path = write("answers.yml", "version: 1\nanswers:\n  browser_clients: push\n")
+    result = run("recommend", "--answers", str(path), "--set", "browser_clients=none", "--format", "json")
+    assert json.loads(result.out)["answers"]["browser_clients"] == "none"
+
+
+def test_omitted_answers_take_their_defaults(run: Run, write: Write) -> None:
+    path = write("answers.yml", "version: 1\nanswers:\n  team_size: 40\n")
+    answers = json.loads(run("recommend", "--answers", str(path), "--format", "json").out)["answers"]
+    assert answers["team_size"] == 40
+    assert answers["latency"] == "interactive"
+    assert answers["copyleft_ok"] is True
+
+
+def test_bad_set_values_are_located_and_listed(run: Run) -> None:
+    result = run("recommend", "--set", "latency=fast", "--set", "teamsize=3", "--set", "oops")
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "--set latency=fast:1:9: error[bad-answer]: 'latency': 'fast' is not a choice "
+        "(allowed: realtime, interactive, relaxed)",
+        "--set oops:1:1: error[bad-set]: expected ID=VALUE (for example latency=realtime)",
+        "--set teamsize=3:1:1: error[unknown-question]: unknown question 'teamsize' (did you mean 'team_size'?)",
+    ]
+
+
+def test_unknown_format_and_flags_are_usage_errors(run: Run) -> None:
+    assert run("recommend", "--defaults", "--format", "yaml").code == 2
+    assert run("recommend", "--bogus").code == 2
+
+
+def test_output_is_written_and_never_overwritten_without_force(run: Run, in_tmp: Path) -> None:
+    assert run("recommend", "--defaults", "--format", "json", "--output", "v.json").code == 0
+    first = (in_tmp / "v.json").read_text(encoding="utf-8")
+    assert json.loads(first)["schema"] == "advisor.recommendation/1"
+    (in_tmp / "v.json").write_text("mine", encoding="utf-8")
+    refused = run("recommend", "--defaults", "--output", "v.json")
+    assert refused.code == 3
+    assert (in_tmp / "v.json").read_text(encoding="utf-8") == "mine"
+    assert run("recommend", "--defaults", "--format", "json", "--output", "v.json", "--force").code == 0
+    assert (in_tmp / "v.json").read_text(encoding="utf-8") == first
+    assert sorted(p.name for p in in_tmp.iterdir()) == ["v.json"]
+
+
+def test_output_never_writes_through_a_symlink_or_into_a_directory(run: Run, in_tmp: Path) -> None:
+    victim = in_tmp / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    (in_tmp / "link.json").symlink_to(victim)
+    (in_tmp / "adir").mkdir()
+    assert run("recommend", "--defaults", "--output", "link.json", "--force").code == 3
+    assert run("recommend", "--defaults", "--output", "adir", "--force").code == 3
+    assert victim.read_text(encoding="utf-8") == "keep"
+
+
+def test_text_verdict_fits_80_columns(run: Run) -> None:
+    result = run("recommend", "--set", "browser_clients=push", "--set", "durable_work=true",
+                 "--set", "scheduling=critical")
+    assert result.code == 0
+    assert result.out.startswith("Verdict: ")
+    assert "What would change it" in result.out
+    # Only a URL, which a terminal cannot break, may run past 80 columns.
+    long_lines = [line for line in result.out.splitlines() if len(line) > 80]
+    assert all(line.strip().startswith("https://") and " " not in line.strip() for line in long_lines)
+
+
+def test_output_is_deterministic(run: Run) -> None:
+    args = ("recommend", "--set", "browser_clients=push", "--set", "retries=true", "--format", "json")
+    assert run(*args).out == run(*args).out
+
+
+def test_questions_lists_every_core_question(run: Run) -> None:
+    text = run("questions")
+    rows = json.loads(run("questions", "--format", "json").out)
+    assert text.code == 0
+    assert [row["id"] for row in rows][:4] == ["latency", "scheduling", "browser_clients", "team_size"]
+    assert set(CORE_IDS) <= {row["id"] for row in rows}
+    for row in rows:
+        assert row["help"] and row["prompt"]
+        assert f"{row['id']} (" in text.out
+
+
+def test_rules_list_and_show(run: Run) -> None:
+    listing = run("rules", "list")
+    first_id = listing.out.split()[0]
+    shown = run("rules", "show", first_id)
+    assert listing.code == 0 and shown.code == 0
+    assert shown.out.startswith(f"{first_id}: ")
+    assert "source: https://" in shown.out
+
+
+def test_rules_show_unknown_id_suggests(run: Run) -> None:
+    first_id = run("rules", "list").out.split()[0]
+    result = run("rules", "show", first_id + "x")
+    assert result.code == 2
+    assert f"did you mean '{first_id}'?" in result.err
+
+
+def test_shipped_rules_pass_lint(run: Run) -> None:
+    result = run("rules", "lint")
+    assert result.code == 0, result.err
+    assert result.out.startswith("ok: ")
+
+
+def test_wizard_refuses_a_non_interactive_stdin(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    result = run("wizard")
+    assert result.code == 2
+    assert "stdin is not interactive" in result.err
+
+
+def test_internal_errors_exit_1_without_traceback(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(advice, "advise", broken)
+    result = run("recommend", "--defaults")
+    assert result.code == 1
+    assert result.err == "internal error: RuntimeError: boom (run with --debug for a traceback)\n"
+    with pytest.raises(RuntimeError):
+        run("--debug", "recommend", "--defaults")
+
+
+def test_ctrl_c_exits_130(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(advice, "advise", interrupted)
+    result = run("recommend", "--defaults")
+    assert result.code == 130
+    assert "Traceback" not in result.err
