@@ -10,9 +10,9 @@ import json
 import os
 import sys
 import tempfile
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from typer._click import exceptions as click_exc
@@ -32,7 +32,7 @@ app.add_typer(rules_app, name="rules")
 _state = {"debug": False}
 
 
-class TextOrJson(str, Enum):
+class TextOrJson(StrEnum):
     text = "text"
     json = "json"
 
@@ -63,11 +63,11 @@ RulesOpt = typer.Option([], "--rules", help="Extra or overriding rule files (a d
 
 @app.command()
 def recommend(
-    answers: Optional[Path] = AnswersOpt,
+    answers: Path | None = AnswersOpt,
     set_: list[str] = SetOpt,
     defaults: bool = DefaultsOpt,
     output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", help="Output format."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Write to this file instead of stdout."),
+    output: Path | None = typer.Option(None, "--output", help="Write to this file instead of stdout."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --output file."),
     rules: list[Path] = RulesOpt,
 ) -> int:
@@ -119,7 +119,7 @@ def write_atomically(path: Path, text: str, force: bool) -> None:
 
 @app.command()
 def wizard(
-    save_answers: Optional[Path] = typer.Option(None, "--save-answers", help="Also write the answers file here."),
+    save_answers: Path | None = typer.Option(None, "--save-answers", help="Also write the answers file here."),
     rules: list[Path] = RulesOpt,
 ) -> int:
     """Ask the questions, then print the verdict."""
@@ -195,7 +195,9 @@ def rules_show(rule_id: str = typer.Argument(..., metavar="ID"), rules: list[Pat
 
 
 @rules_app.command("lint")
-def rules_lint(paths: list[Path] = typer.Argument(None, help="Rule files or directories (default: shipped rules).")) -> int:
+def rules_lint(
+    paths: list[Path] = typer.Argument(None, help="Rule files or directories (default: the shipped rules)."),
+) -> int:
     """Validate rule files, run their cases, and check the scenarios."""
     from advisor import lint
 
@@ -216,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     except click_exc.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except (KeyboardInterrupt, click_exc.Abort, typer.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("\ninterrupted\n")
         return EXIT_INTERRUPTED
     except AdvisorError as exc:

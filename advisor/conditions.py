@@ -7,8 +7,9 @@ a value (equals) or `{operator: operand}`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
+from typing import TYPE_CHECKING, Any
 
 from advisor.checks import Checker, suggest, type_name
 from advisor.yamlsrc import Loc
@@ -19,11 +20,11 @@ if TYPE_CHECKING:
 Answers = Mapping[str, Any]
 
 
-def _rank_op(compare: Callable[[float, float], bool]) -> Callable[["Question", Any, Any], bool]:
+def _rank_op(compare: Callable[[float, float], bool]) -> Callable[[Question, Any, Any], bool]:
     return lambda question, answer, operand: compare(question.rank(answer), question.rank(operand))
 
 
-OPERATORS: dict[str, Callable[["Question", Any, Any], bool]] = {
+OPERATORS: dict[str, Callable[[Question, Any, Any], bool]] = {
     "equals": lambda question, answer, operand: bool(answer == operand),
     "not_equals": lambda question, answer, operand: bool(answer != operand),
     "in": lambda question, answer, operand: answer in operand,
@@ -38,7 +39,7 @@ COMBINATORS = ["all", "any", "not"]
 
 @dataclass(frozen=True)
 class Test:
-    question: "Question"
+    question: Question
     operator: str
     operand: Any
 
@@ -48,7 +49,7 @@ class Test:
 
 @dataclass(frozen=True)
 class All:
-    parts: tuple["Condition", ...]
+    parts: tuple[Condition, ...]
 
     def holds(self, answers: Answers) -> bool:
         return all(part.holds(answers) for part in self.parts)
@@ -56,7 +57,7 @@ class All:
 
 @dataclass(frozen=True)
 class Any_:
-    parts: tuple["Condition", ...]
+    parts: tuple[Condition, ...]
 
     def holds(self, answers: Answers) -> bool:
         return any(part.holds(answers) for part in self.parts)
@@ -64,13 +65,13 @@ class Any_:
 
 @dataclass(frozen=True)
 class Not:
-    part: "Condition"
+    part: Condition
 
     def holds(self, answers: Answers) -> bool:
         return not self.part.holds(answers)
 
 
-Condition = Union[Test, All, Any_, Not]
+Condition = Test | All | Any_ | Not
 
 
 def tests_in(condition: Condition) -> list[Test]:
@@ -82,7 +83,7 @@ def tests_in(condition: Condition) -> list[Test]:
     return [test for part in condition.parts for test in tests_in(part)]
 
 
-def parse(checker: Checker, loc: Loc, questions: Mapping[str, "Question"]) -> Condition | None:
+def parse(checker: Checker, loc: Loc, questions: Mapping[str, Question]) -> Condition | None:
     """Parse the condition at `loc`, reporting every problem to `checker`."""
     value = checker.get(loc)
     if not isinstance(value, dict) or not value:
@@ -96,7 +97,7 @@ def parse(checker: Checker, loc: Loc, questions: Mapping[str, "Question"]) -> Co
     return clean[0] if len(clean) == 1 else All(clean)
 
 
-def _parse_entry(checker: Checker, loc: Loc, key: str, questions: Mapping[str, "Question"]) -> Condition | None:
+def _parse_entry(checker: Checker, loc: Loc, key: str, questions: Mapping[str, Question]) -> Condition | None:
     if key in ("all", "any"):
         items = checker.seq(loc, key)
         if items is None:
@@ -116,7 +117,7 @@ def _parse_entry(checker: Checker, loc: Loc, key: str, questions: Mapping[str, "
     return _parse_test(checker, loc, questions[key])
 
 
-def _parse_test(checker: Checker, loc: Loc, question: "Question") -> Condition | None:
+def _parse_test(checker: Checker, loc: Loc, question: Question) -> Condition | None:
     value = checker.get(loc)
     if not isinstance(value, dict):
         return _checked_test(checker, loc, question, "equals", value)
@@ -132,7 +133,7 @@ def _parse_test(checker: Checker, loc: Loc, question: "Question") -> Condition |
     return _checked_test(checker, (*loc, operator), question, operator, operand)
 
 
-def _checked_test(checker: Checker, loc: Loc, question: "Question", operator: str, operand: Any) -> Test | None:
+def _checked_test(checker: Checker, loc: Loc, question: Question, operator: str, operand: Any) -> Test | None:
     if operator in RANK_OPERATORS and not question.ordered:
         checker.add(loc, "bad-operator", f"'{operator}' needs an ordered question; '{question.id}' is not",
                     "use in or equals")

@@ -5,8 +5,9 @@ Pure and deterministic: no I/O, no printing. Every score point traces to a firin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from advisor.rules import OPTIONS, Rule, RuleSet
 

@@ -7,8 +7,9 @@ smallest change that crosses one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from advisor.conditions import tests_in
 from advisor.engine import Verdict, decide
@@ -28,7 +29,7 @@ def find(ruleset: RuleSet, answers: Mapping[str, Any], verdict: Verdict) -> list
     """Every single-answer change that changes the verdict, most decisive first."""
     found = []
     order = list(ruleset.questions.questions)
-    for qid, question in ruleset.questions.questions.items():
+    for question in ruleset.questions.questions.values():
         found.extend(_flips_for(ruleset, answers, verdict, question))
     found.sort(key=lambda flip: (-flip.margin, order.index(flip.question)))
     return found
@@ -56,7 +57,7 @@ def _candidates(ruleset: RuleSet, question: Question, current: Any) -> list[Any]
 
 
 def _int_candidates(ruleset: RuleSet, question: Question, current: int) -> list[int]:
-    edges = set()
+    edges: set[int] = set()
     for rule in ruleset.rules:
         for test in tests_in(rule.when):
             if test.question.id != question.id:

@@ -102,7 +102,7 @@ class QuestionBank:
 def load(path: Path) -> QuestionBank:
     """Load and validate questions.yaml; raise DataError listing every problem."""
     doc = load_file(path)
-    checker, top = top_mapping(doc, "the question file", "questions")
+    checker, _ = top_mapping(doc, "the question file", "questions")
     items = checker.seq(("questions",), "questions") or []
     found: dict[str, Question] = {}
     pending: list[tuple[int, Question]] = []

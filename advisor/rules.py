@@ -173,7 +173,8 @@ def _parse_rule(checker: Checker, loc: tuple[Any, ...], bank: QuestionBank) -> R
 def _rule_id(checker: Checker, loc: tuple[Any, ...]) -> str | None:
     rule_id = checker.text((*loc, "id"), "id", 80)
     if rule_id is not None and not RULE_ID.match(rule_id):
-        checker.add((*loc, "id"), "bad-id", f"rule id '{rule_id}' is not kebab-case", "for example beat-single-instance")
+        checker.add((*loc, "id"), "bad-id", f"rule id '{rule_id}' is not kebab-case",
+                    "for example beat-single-instance")
         return None
     return rule_id
 
@@ -246,7 +247,7 @@ def _parse_case(checker: Checker, loc: tuple[Any, ...], ruleset: RuleSet) -> Cas
 
 
 def _rule_ids(checker: Checker, loc: tuple[Any, ...], ruleset: RuleSet) -> tuple[str, ...]:
-    values = checker.seq(loc, loc[-1], allow_empty=True) or []  # type: ignore[arg-type]
+    values = checker.seq(loc, str(loc[-1]), allow_empty=True) or []
     known = [rule.id for rule in ruleset.rules]
     for index, value in enumerate(values):
         if value not in known:

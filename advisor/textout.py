@@ -50,10 +50,15 @@ def _reasons(fired: tuple[Rule, ...]) -> list[str]:
     for number, rule in enumerate(fired[:TOP_REASONS], start=1):
         lines += _wrap(f"{number}. {rule.title} [{_effects(rule)}]", "  ")
         lines += _wrap(rule.because, "     ")
-        lines += [f"     rule {rule.id}; source: {rule.sources[0]}"]
+        lines += _source(rule, "     ")
     if len(fired) > TOP_REASONS:
         lines.append(f"  ... and {len(fired) - TOP_REASONS} more (see --format json or markdown)")
-    return lines + [""]
+    return [*lines, ""]
+
+
+def _source(rule: Rule, indent: str) -> list[str]:
+    # A URL cannot be wrapped, so it gets a line of its own.
+    return [f"{indent}rule {rule.id}, source:", f"{indent}{rule.sources[0]}"]
 
 
 def _answer(value: Any) -> str:
@@ -67,7 +72,7 @@ def _flips(advice: Advice) -> list[str]:
     for flip in advice.flips:
         was = _answer(advice.answers[flip.question])
         lines += _wrap(f"- {flip.question}: {_answer(flip.answer)} (now {was}) -> {NAMES[flip.recommendation]}", "  ")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _caveats(caveats: tuple[Rule, ...]) -> list[str]:
@@ -77,5 +82,5 @@ def _caveats(caveats: tuple[Rule, ...]) -> list[str]:
     for rule in caveats:
         lines += _wrap(f"! {rule.title}", "  ")
         lines += _wrap(rule.because, "    ")
-        lines += [f"    rule {rule.id}; source: {rule.sources[0]}"]
-    return lines + [""]
+        lines += _source(rule, "    ")
+    return [*lines, ""]

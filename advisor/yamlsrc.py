@@ -210,6 +210,7 @@ def _convert(node: yaml.Node, loc: Loc, doc: Doc, problems: list[Problem]) -> An
         return _convert_mapping(node, loc, doc, problems)
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*loc, index), doc, problems) for index, item in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
     return _convert_scalar(node, loc, doc, problems)
 
 

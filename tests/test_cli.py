@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
+from conftest import Result
 
 from advisor import advice
-from conftest import Result
 
 Run = Callable[..., Result]
 Write = Callable[[str, "str | bytes"], Path]

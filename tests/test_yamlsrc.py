@@ -59,7 +59,7 @@ def test_utf8_bom_is_accepted_and_utf16_refused() -> None:
 
 def test_alias_bomb_is_refused_before_expansion() -> None:
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for name, prev in zip("bcdefghi", "abcdefgh"):
+    for name, prev in zip("bcdefghi", "abcdefgh", strict=False):
         lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
     with pytest.raises(DataError) as caught:
         yamlsrc.load_text("\n".join(lines), "bomb.yaml")
