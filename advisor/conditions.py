@@ -34,7 +34,7 @@ OPERATORS: dict[str, Callable[[Question, Any, Any], bool]] = {
 }
 LIST_OPERATORS = {"in", "not_in"}
 RANK_OPERATORS = {"at_least", "at_most"}
-COMBINATORS = ["all", "any", "not"]
+COMBINATORS = ["all", "any", "not", "always"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,12 @@ def _parse_entry(checker: Checker, loc: Loc, key: str, questions: Mapping[str, Q
     if key == "not":
         part = parse(checker, loc, questions)
         return Not(part) if part is not None else None
+    if key == "always":
+        # For caveats that hold whatever the answers; `applies_to` decides when they show.
+        if checker.get(loc) is not True:
+            checker.add(loc, "bad-condition", "'always' takes only the value true")
+            return None
+        return All(())
     if key not in questions:
         known = [*COMBINATORS, *questions]
         checker.add(loc, "unknown-question", f"unknown question '{key}'", suggest(key, known), key=True)

@@ -61,7 +61,7 @@ def decide(ruleset: RuleSet, answers: Mapping[str, Any]) -> Verdict:
     scoring = [rule for rule in fired if not rule.is_caveat]
     # Reasons that separate the winner from the runner-up come first.
     scoring.sort(key=lambda rule: (-_lead(rule, winner, runner_up), -abs(rule.effects.get(winner, 0)), rule.id))
-    caveats = tuple(rule for rule in fired if rule.is_caveat and winner in rule.applies_to)
+    caveats = tuple(sorted((r for r in fired if r.is_caveat and winner in r.applies_to), key=lambda r: r.id))
     return Verdict(winner, confidence(margin), scores, margin, runner_up, tuple(scoring), caveats)
 
 
