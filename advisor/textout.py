@@ -35,8 +35,11 @@ def _by_score(scores: dict[str, int]) -> list[str]:
     return sorted(OPTIONS, key=lambda option: (-scores[option], OPTIONS.index(option)))
 
 
-def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(" ".join(text.split()), WIDTH, initial_indent=indent, subsequent_indent=indent) or [indent]
+def _wrap(text: str, indent: str, later: str | None = None) -> list[str]:
+    words = " ".join(text.split())
+    wrapped = textwrap.wrap(words, WIDTH, initial_indent=indent, subsequent_indent=later or indent,
+                            break_on_hyphens=False)
+    return wrapped or [indent]
 
 
 def _effects(rule: Rule) -> str:
@@ -48,7 +51,7 @@ def _reasons(fired: tuple[Rule, ...]) -> list[str]:
         return ["No rule fired: every answer is at its default or neutral.", ""]
     lines = ["Top reasons:"]
     for number, rule in enumerate(fired[:TOP_REASONS], start=1):
-        lines += _wrap(f"{number}. {rule.title} [{_effects(rule)}]", "  ")
+        lines += _wrap(f"{number}. {rule.title} [{_effects(rule)}]", "  ", "     ")
         lines += _wrap(rule.because, "     ")
         lines += _source(rule, "     ")
     if len(fired) > TOP_REASONS:
@@ -78,9 +81,8 @@ def _flips(advice: Advice) -> list[str]:
 def _caveats(caveats: tuple[Rule, ...]) -> list[str]:
     if not caveats:
         return []
-    lines = ["Watch out for:"]
+    # Titles only: the terminal verdict stays short; `rules show ID` and the reports say more.
+    lines = ["Watch out for (details: advisor rules show ID):"]
     for rule in caveats:
-        lines += _wrap(f"! {rule.title}", "  ")
-        lines += _wrap(rule.because, "    ")
-        lines += _source(rule, "    ")
+        lines += _wrap(f"! {rule.title} ({rule.id})", "  ", "    ")
     return [*lines, ""]
