@@ -52,7 +52,7 @@ def root(
     """Run the wizard when no command is given."""
     _state["debug"] = debug
     if ctx.invoked_subcommand is None:
-        ctx.invoke(wizard)
+        ctx.invoke(wizard, save_answers=None, rules=[])
 
 
 AnswersOpt = typer.Option(None, "--answers", help="Answers file (version: 1).", dir_okay=False)
