@@ -135,6 +135,12 @@ def _parse_question(checker: Checker, loc: tuple[Any, ...], found: dict[str, Que
     if kind not in TYPES:
         checker.add((*loc, "type"), "bad-value", f"unknown question type {kind!r}", f"allowed: {', '.join(TYPES)}")
         return None
+    if kind == "int":
+        for bound in ("min", "max"):
+            if bound not in item:
+                checker.add(loc, "missing-key", f"int question '{qid}' has no '{bound}'")
+            else:
+                checker.integer((*loc, bound), bound, -(10**9), 10**9)
     question = Question(
         id=qid,
         type=kind,

@@ -199,3 +199,50 @@ def test_ctrl_c_exits_130(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run("recommend", "--defaults")
     assert result.code == 130
     assert "Traceback" not in result.err
+
+
+def test_hostile_yaml_in_an_answers_file_is_refused_without_running_anything(
+    run: Run, write: Write, in_tmp: Path
+) -> None:
+    path = write("evil.yml", "version: 1\nanswers: !!python/object/apply:os.system ['touch PWNED']\n")
+    result = run("recommend", "--answers", str(path))
+    assert result.code == 2
+    assert result.err.startswith(f"{path}:2:10: error[yaml-tag]: ")
+    assert not (in_tmp / "PWNED").exists()
+
+
+def test_yaml_syntax_errors_in_answers_are_located_without_traceback(run: Run, write: Write) -> None:
+    path = write("broken.yml", "version: 1\nanswers:\n  latency: 'realtime\n")
+    result = run("recommend", "--answers", str(path))
+    assert result.code == 2
+    assert result.err.startswith(f"{path}:4:1: error[yaml-syntax]: found unexpected end of stream")
+    assert "Traceback" not in result.err
+
+
+def test_broken_rule_files_in_a_rules_dir_are_located(run: Run, tmp_path: Path) -> None:
+    rules_dir = tmp_path / "org"
+    rules_dir.mkdir()
+    (rules_dir / "a.yaml").write_text("version: 1\nrules:\n  - id: x\n    id: y\n", encoding="utf-8")
+    (rules_dir / "b.yaml").write_text("version: 1\nrules: [\n", encoding="utf-8")
+    result = run("recommend", "--defaults", "--rules", str(rules_dir))
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"{rules_dir}/a.yaml:4:5: error[duplicate-key]: key 'id' appears twice (first at line 3)",
+        f"{rules_dir}/b.yaml:3:1: error[yaml-syntax]: expected the node content, but found '<stream end>' "
+        "(while parsing a flow node)",
+    ]
+
+
+def test_json_output_is_identical_across_hash_seeds(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "advisor", "recommend", "--set", "browser_clients=push", "--set",
+            "durable_work=true", "--format", "json"]
+    outputs = {
+        subprocess.run(args, capture_output=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed},
+                       cwd=tmp_path).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1
