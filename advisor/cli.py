@@ -117,6 +117,60 @@ def write_atomically(path: Path, text: str, force: bool) -> None:
         raise
 
 
+class Stack(StrEnum):
+    celery = "celery"
+    crossbar = "crossbar"
+    hybrid = "hybrid"
+
+
+@app.command()
+def new(
+    directory: Path = typer.Argument(..., metavar="DIR", help="Where to create the project."),
+    answers: Path | None = AnswersOpt,
+    set_: list[str] = SetOpt,
+    defaults: bool = DefaultsOpt,
+    rules: list[Path] = RulesOpt,
+    stack: Stack | None = typer.Option(None, "--stack", help="Override the verdict."),
+    name: str | None = typer.Option(None, "--name", help="Project name (default: DIR's name)."),
+    force: bool = typer.Option(False, "--force", help="Add the files to a non-empty DIR."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the file tree; write nothing."),
+) -> int:
+    """Create the starter project for the verdict, with its decision record."""
+    from advisor import scaffold
+
+    if answers is None and not set_ and not defaults:
+        raise InputError("no answers given: pass --answers FILE, --set ID=VALUE or --defaults")
+    ruleset = advice.load_ruleset(rules)
+    result = advice.advise(ruleset, advice.resolve_answers(ruleset.questions, answers, set_))
+    chosen = stack.value if stack else result.verdict.recommendation
+    plan = scaffold.plan(directory, name, chosen, force)
+    if dry_run:
+        typer.echo(f"would create {directory} ({chosen}):")
+        for path in scaffold.dry_run(plan, result):
+            typer.echo(f"  {path}")
+        return 0
+    files = scaffold.generate(plan, result)
+    typer.echo(f"created {directory}: {chosen} starter, {len(files)} files")
+    typer.echo(f"  decision record: {directory}/{scaffold.adr_path(chosen)}")
+    typer.echo(f"  run it:  cd {directory} && bash scripts/run")
+    typer.echo(f"  test it: cd {directory} && bash scripts/test")
+    return 0
+
+
+@app.command()
+def check(
+    directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="A project made by advisor new."),
+    rules: list[Path] = RulesOpt,
+    exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when the verdict no longer holds."),
+) -> int:
+    """Re-evaluate a project's saved answers with the current rules."""
+    from advisor import recheck
+
+    drift = recheck.check(directory, advice.load_ruleset(rules))
+    sys.stdout.write(recheck.render(drift, directory))
+    return 1 if exit_code and not drift.holds else 0
+
+
 @app.command()
 def wizard(
     save_answers: Path | None = typer.Option(None, "--save-answers", help="Also write the answers file here."),

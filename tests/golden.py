@@ -1,0 +1,46 @@
+"""The committed examples in generated_examples/: regenerate them with one command.
+
+    .venv/bin/python tests/golden.py
+
+Each example is `advisor new` run on a fixed answers file from generated_examples/answers/,
+with a fixed SOURCE_DATE_EPOCH so that the decision record's date never changes. The test
+suite regenerates them into a temporary directory and compares every byte and mode.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "generated_examples"
+EXPECTED = {"orders-worker": "celery", "live-board": "crossbar", "import-tracker": "hybrid"}
+EPOCH = "1767225600"  # 2026-01-01
+
+
+def regenerate(out: Path) -> None:
+    """Write every example project under `out` (which must exist)."""
+    sys.path.insert(0, str(ROOT))
+    from advisor import advice, scaffold
+
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    ruleset = advice.load_ruleset()
+    for name, stack in EXPECTED.items():
+        answers = advice.resolve_answers(ruleset.questions, EXAMPLES / "answers" / f"{name}.yml", [])
+        result = advice.advise(ruleset, answers)
+        if result.verdict.recommendation != stack:
+            raise SystemExit(f"{name}: the rules now say {result.verdict.recommendation}, not {stack}")
+        scaffold.generate(scaffold.plan(out / name, name, stack, force=False), result)
+
+
+def main() -> None:
+    for name in EXPECTED:
+        shutil.rmtree(EXAMPLES / name, ignore_errors=True)
+    regenerate(EXAMPLES)
+    print(f"regenerated {', '.join(EXPECTED)} in {EXAMPLES}")
+
+
+if __name__ == "__main__":
+    main()
