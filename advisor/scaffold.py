@@ -54,6 +54,7 @@ class Plan:
     slug: str
     package: str
     stack: str
+    force: bool = False
 
 
 def validate_name(name: str) -> tuple[str, str]:
@@ -75,7 +76,7 @@ def plan(target: Path, name: str | None, stack: str, force: bool) -> Plan:
         raise InputError(f"unknown stack {stack!r} (allowed: {', '.join(STACKS)})")
     _check_target(target, force)
     slug, package = validate_name(name if name is not None else target.name)
-    return Plan(target, slug, package, stack)
+    return Plan(target, slug, package, stack, force)
 
 
 def _check_target(target: Path, force: bool) -> None:
@@ -173,7 +174,7 @@ def generate(plan_: Plan, advice: Advice) -> list[str]:
         with _sigterm_raises():
             project = render(plan_, advice, staging)
             files = file_tree(project)
-            _move_into_place(project, plan_.target)
+            _move_into_place(project, plan_.target, plan_.force)
         return files
     finally:
         _remove_quietly(staging)
@@ -202,7 +203,7 @@ def _remove_quietly(path: Path) -> None:
         signal.signal(signal.SIGINT, previous)
 
 
-def _move_into_place(project: Path, target: Path) -> None:
+def _move_into_place(project: Path, target: Path, force: bool) -> None:
     if not target.exists() or not any(target.iterdir()):
         try:
             # rename(2) is atomic and replaces only an empty directory: a concurrent run loses.
@@ -210,6 +211,9 @@ def _move_into_place(project: Path, target: Path) -> None:
         except OSError as exc:
             raise RefusedError(f"{target}: appeared or filled up while generating ({exc.strerror})") from None
         return
+    if not force:
+        # Another run filled the target after our checks: it wins, we write nothing.
+        raise RefusedError(f"{target}: filled up while generating; nothing was written")
     _merge(project, target)
 
 

@@ -210,7 +210,7 @@ def test_check_reports_drift_and_the_rules_behind_it(run: Run, in_tmp: Path) -> 
     org.mkdir()
     (org / "policy.yaml").write_text(
         "version: 1\nrules:\n  - id: org-celery-only\n    title: We run Celery only\n"
-        "    when: {team_size: {at_least: 1}}\n    effects: {celery: 5}\n"
+        "    when: {team_size: {at_least: 1}}\n    effects: {celery: 5, hybrid: -5}\n"
         "    because: Platform policy.\n    sources: [https://intranet.example.org/adr/7]\n", encoding="utf-8")
     result = run("check", "board", "--rules", str(org), "--exit-code")
     assert result.code == 1
