@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import Result
 
 from advisor import report
-from conftest import Result
 
 Run = Callable[..., Result]
 HYBRID = ("--set", "browser_clients=push", "--set", "durable_work=true", "--set", "scheduling=critical")
