@@ -1,0 +1,90 @@
+"""Publish WAMP events from synchronous code (Celery tasks) through Crossbar's HTTP bridge.
+
+Standard library only (and settings.py). Requests are signed the way the router checks them
+(crossbar/bridge/rest/common.py): query parameters ``key``, ``timestamp`` (UTC, ISO 8601
+with milliseconds and ``Z``), ``seq``, ``nonce`` and ``signature``, where the signature is
+the URL-safe base64 of HMAC-SHA256(secret, key | timestamp | seq | nonce | body).
+The router also checks the client address (``require_ip``), the body size and the clock
+skew (``timestamp_delta_limit``).
+
+Environment: ROUTER_HOST, ROUTER_PORT, PUBLISHER_KEY, PUBLISHER_SECRET (both required).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+from .settings import Settings
+
+TIMEOUT = 5.0  # seconds per request
+_seq = itertools.count(1)
+
+
+class BridgeError(RuntimeError):
+    """The router refused the request or could not be reached."""
+
+
+def _timestamp(now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def sign(secret: str, key: str, timestamp: str, seq: str, nonce: str, body: bytes) -> str:
+    """The signature the router expects for these request parts."""
+    mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+    for part in (key.encode("utf-8"), timestamp.encode("ascii"), seq.encode("ascii"), nonce.encode("ascii"), body):
+        mac.update(part)
+    return base64.urlsafe_b64encode(mac.digest()).decode("ascii")
+
+
+def signed_url(url: str, key: str, secret: str, body: bytes) -> str:
+    """`url` with the signing query parameters for `body`."""
+    timestamp = _timestamp()
+    seq = str(next(_seq))
+    nonce = str(secrets.randbelow(2**53))
+    signature = sign(secret, key, timestamp, seq, nonce, body)
+    query = urlencode({"key": key, "timestamp": timestamp, "seq": seq, "nonce": nonce, "signature": signature})
+    return f"{url}?{query}"
+
+
+def _settings(env: Mapping[str, str]) -> tuple[str, str, str]:
+    key, secret = env.get("PUBLISHER_KEY"), env.get("PUBLISHER_SECRET")
+    if not key or not secret:
+        raise BridgeError("PUBLISHER_KEY and PUBLISHER_SECRET must be set to publish through the HTTP bridge")
+    settings = Settings.from_env(env)
+    return f"http://{settings.router_host}:{settings.router_port}/publish", key, secret
+
+
+def publish(topic: str, *args: Any, **kwargs: Any) -> int:
+    """Publish an event on `topic` (JSON arguments); return the publication id."""
+    url, key, secret = _settings(os.environ)
+    body = json.dumps({"topic": topic, "args": list(args), "kwargs": kwargs}, separators=(",", ":")).encode("utf-8")
+    request = urllib.request.Request(
+        signed_url(url, key, secret, body),
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (router URL from settings)
+            answer = json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace")[:500]
+        raise BridgeError(f"router refused the publication on {topic} (HTTP {exc.code}): {detail}") from None
+    except (OSError, ValueError) as exc:
+        raise BridgeError(f"could not publish on {topic} through {url}: {exc}") from None
+    if "id" not in answer:
+        raise BridgeError(f"router answered without a publication id: {answer!r}")
+    return int(answer["id"])

@@ -1,0 +1,81 @@
+"""Settings from the environment (every variable is listed in .env.example).
+
+Read once per process with `Settings.from_env()`; the tests pass their own mapping instead of
+changing os.environ.
+
+The broker URL is built from parts with the password URL-encoded (quote(pw, safe="")): an
+unencoded '#', '/', '@', ':' or '[' breaks the URL or fails silently (celery#5876, kombu#125).
+Log such a URL only through kombu.utils.url.maybe_sanitize_url, which masks the password.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+PACKAGE = "import_tracker"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lowest: int = 0, highest: int = 65535) -> int:
+    raw = env.get(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+    if not lowest <= value <= highest:
+        raise ValueError(f"{name}={value} is out of range ({lowest}..{highest})")
+    return value
+
+
+def _host(host: str) -> str:
+    """A host for a URL: IPv6 addresses go in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the processes read from the environment."""
+
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    redis_password: str = ""
+    redis_db: int = 0
+    beat_interval_seconds: int = 60
+    heartbeat_key: str = f"{PACKAGE}:heartbeat"
+    reports_dir: str = ""
+    router_host: str = "127.0.0.1"
+    router_port: int = 8080
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `env` (default: os.environ); unset or empty variables take the defaults."""
+        env = os.environ if env is None else env
+        return cls(
+            redis_host=env.get("REDIS_HOST") or cls.redis_host,
+            redis_port=_int(env, "REDIS_PORT", cls.redis_port, 1),
+            redis_password=env.get("REDIS_PASSWORD", ""),
+            # The result backend uses the next database, so at most 14 (Redis has 0..15).
+            redis_db=_int(env, "REDIS_DB", cls.redis_db, 0, 14),
+            beat_interval_seconds=_int(env, "BEAT_INTERVAL_SECONDS", cls.beat_interval_seconds, 1, 86400),
+            heartbeat_key=env.get("HEARTBEAT_KEY") or cls.heartbeat_key,
+            reports_dir=env.get("REPORTS_DIR") or os.path.join("/tmp", f"{PACKAGE}-reports"),
+            router_host=env.get("ROUTER_HOST") or cls.router_host,
+            router_port=_int(env, "ROUTER_PORT", cls.router_port, 1),
+        )
+
+    def redis_url(self, db: int) -> str:
+        """redis://:<password, URL-encoded>@host:port/db"""
+        auth = f":{quote(self.redis_password, safe='')}@" if self.redis_password else ""
+        return f"redis://{auth}{_host(self.redis_host)}:{self.redis_port}/{db}"
+
+    def broker_url(self) -> str:
+        return self.redis_url(self.redis_db)
+
+    def result_backend(self) -> str | None:
+        """Results live on the same server, in the next database."""
+        return self.redis_url(self.redis_db + 1)
+
+    def router_url(self) -> str:
+        return f"ws://{self.router_host}:{self.router_port}/ws"

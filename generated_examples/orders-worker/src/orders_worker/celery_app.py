@@ -1,0 +1,101 @@
+"""The Celery application: configuration from settings.py, example tasks in tasks.py.
+
+Run a worker with `celery -A orders_worker.celery_app worker -l info`.
+This module is deliberately not called celery.py: a module named like the library shadows it
+("cannot import name 'Celery' from partially initialized module", celery#2243).
+
+Configuration reference: https://docs.celeryq.dev/en/stable/userguide/configuration.html
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from celery.signals import celeryd_after_setup
+from kombu.utils.url import maybe_sanitize_url
+
+from .settings import PACKAGE, Settings
+
+# Time limits for "seconds" jobs: the soft limit raises SoftTimeLimitExceeded
+# inside the task so it can clean up; the hard limit kills and replaces the pool process
+# (userguide/workers.html#time-limits; they need SIGUSR1, so not on Windows).
+TASK_TIME_LIMIT = 60
+TASK_SOFT_TIME_LIMIT = 50
+# An unacknowledged message is handed to another worker after visibility_timeout; it must be
+# longer than the longest task or long tasks run twice (getting-started/backends-and-brokers/
+# redis.html, "Visibility timeout"). The margin covers retries waiting for their countdown.
+VISIBILITY_TIMEOUT = TASK_TIME_LIMIT + 600
+
+# A producer must fail within seconds when the broker is down, not hang (celery#4556, #6911):
+# a bounded number of connection retries with short intervals (about 2 s in all).
+CONNECTION_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+
+log = logging.getLogger(__name__)
+
+
+def config(settings: Settings) -> dict[str, Any]:
+    """The Celery configuration for `settings`."""
+    conf: dict[str, Any] = {
+        "broker_url": settings.broker_url(),
+        "result_backend": settings.result_backend(),
+        # JSON only: pickle lets whoever can write to the broker run code in the worker
+        # (userguide/security.html#serializers). Also keeps ROOT_DISALLOWED from applying.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_time_limit": TASK_TIME_LIMIT,
+        "task_soft_time_limit": TASK_SOFT_TIME_LIMIT,
+        # Keep retrying the broker while the worker starts (it may come up after the worker).
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            **CONNECTION_RETRY,
+            "socket_connect_timeout": 5,
+            "visibility_timeout": VISIBILITY_TIMEOUT,
+        },
+        # The result backend retries 20 times by default (about 20 s) before a producer gives up.
+        "redis_socket_connect_timeout": 5,
+        "result_backend_transport_options": {"retry_policy": CONNECTION_RETRY},
+        # Replace each pool process after this many tasks: contains slow memory leaks.
+        "worker_max_tasks_per_child": 1000,
+        # Durable work: acknowledge a message only after its task has finished, so a task cut
+        # short by a crash or a deploy runs again (at-least-once). The task must therefore be
+        # idempotent (userguide/tasks.html, "acks_late"; faq.html "Should I use retry or acks_late?").
+        "task_acks_late": True,
+        # Without this, a pool process killed mid-task (OOM, SIGKILL) still acks the message.
+        "task_reject_on_worker_lost": True,
+        # Reserve one message per process at a time: none waits unacknowledged behind a long
+        # task, and a dying worker holds back nothing (userguide/optimizing.html#prefetch-limits).
+        "worker_prefetch_multiplier": 1,
+    }
+    # One periodic task. Run exactly one beat per schedule, or each beat sends it
+    # (userguide/periodic-tasks.html). Critical schedules: watch that the heartbeat keeps
+    # arriving, and see README.md for a single, supervised beat.
+    interval = float(settings.beat_interval_seconds)
+    conf["beat_schedule"] = {
+        "heartbeat": {
+            "task": f"{PACKAGE}.tasks.heartbeat",
+            "schedule": interval,
+            # A heartbeat that could not run within its interval is stale: drop it.
+            "options": {"expires": interval},
+        },
+    }
+    return conf
+
+
+def make_app(settings: Settings | None = None, set_as_current: bool = True) -> Celery:
+    """A Celery app configured from `settings` (default: from the environment)."""
+    app = Celery(PACKAGE, include=["orders_worker.tasks"], set_as_current=set_as_current)
+    app.conf.update(config(settings or Settings.from_env()))
+    return app
+
+
+app = make_app()
+
+
+@celeryd_after_setup.connect
+def _log_broker(sender: str, instance: Any, **kwargs: Any) -> None:
+    # Only ever log the broker URL sanitized: the password is replaced by ** (celery#9997).
+    log.info("%s: broker %s", sender, maybe_sanitize_url(instance.app.conf.broker_url))

@@ -1,0 +1,69 @@
+"""Component switches: remove the files this stack does not use (docs/starters.md).
+
+Cookiecutter renders this script with the project's context and runs it in the generated
+project directory. It only deletes files the template itself rendered a moment ago; it is
+deterministic and touches neither the network nor anything outside the project.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+STACK = "{{ cookiecutter.stack }}"
+USE_CELERY = {{ "True" if cookiecutter.use_celery else "False" }}
+USE_CROSSBAR = {{ "True" if cookiecutter.use_crossbar else "False" }}
+SCHEDULING = "{{ cookiecutter.scheduling }}"
+
+SRC = f"src/{PACKAGE}"
+CELERY_FILES = [f"{SRC}/celery_app.py", f"{SRC}/tasks.py", "tests/test_tasks.py", "tests/test_beat.py"]
+CROSSBAR_FILES = [
+    f"{SRC}/router.py", f"{SRC}/backend.py", ".crossbar", "web",
+    "tests/test_router.py", "tests/test_browser.py", "tests/router_fixtures.py",
+]
+HYBRID_FILES = [f"{SRC}/bridge.py", f"{SRC}/jobs.py", "tests/test_hybrid.py"]
+BEAT_FILES = ["tests/test_beat.py"]
+
+
+def check_context() -> None:
+    """Refuse a context whose switches contradict the stack (the advisor never builds one)."""
+    if STACK not in ("celery", "crossbar", "hybrid"):
+        sys.exit(f"unknown stack {STACK!r}")
+    if USE_CELERY != (STACK in ("celery", "hybrid")) or USE_CROSSBAR != (STACK in ("crossbar", "hybrid")):
+        sys.exit(f"use_celery={USE_CELERY} and use_crossbar={USE_CROSSBAR} do not fit stack {STACK!r}")
+    if SCHEDULING not in ("none", "light", "critical"):
+        sys.exit(f"unknown scheduling {SCHEDULING!r}")
+
+
+def unused() -> list[str]:
+    """The paths (files or directories) this stack does not use."""
+    paths: list[str] = []
+    if not USE_CELERY:
+        paths += CELERY_FILES
+    if not USE_CROSSBAR:
+        paths += CROSSBAR_FILES
+    if STACK != "hybrid":
+        paths += HYBRID_FILES
+    if SCHEDULING == "none":
+        paths += BEAT_FILES
+    return sorted(set(paths))
+
+
+def remove(relative: str) -> None:
+    path = Path(relative)
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def main() -> None:
+    check_context()
+    for relative in unused():
+        remove(relative)
+
+
+if __name__ == "__main__":
+    main()

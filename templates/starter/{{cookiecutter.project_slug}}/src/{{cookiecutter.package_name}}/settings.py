@@ -1,0 +1,160 @@
+"""Settings from the environment (every variable is listed in .env.example).
+
+Read once per process with `Settings.from_env()`; the tests pass their own mapping instead of
+changing os.environ.
+{%- if cookiecutter.use_celery and cookiecutter.broker != "sqs" %}
+
+The broker URL is built from parts with the password URL-encoded (quote(pw, safe="")): an
+unencoded '#', '/', '@', ':' or '[' breaks the URL or fails silently (celery#5876, kombu#125).
+Log such a URL only through kombu.utils.url.maybe_sanitize_url, which masks the password.
+{%- endif %}
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+{%- if cookiecutter.use_celery and cookiecutter.broker != "sqs" %}
+from urllib.parse import quote
+{%- endif %}
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lowest: int = 0, highest: int = 65535) -> int:
+    raw = env.get(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a whole number") from None
+    if not lowest <= value <= highest:
+        raise ValueError(f"{name}={value} is out of range ({lowest}..{highest})")
+    return value
+{%- if cookiecutter.use_celery and cookiecutter.broker != "sqs" %}
+
+
+def _host(host: str) -> str:
+    """A host for a URL: IPv6 addresses go in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+{%- endif %}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the processes read from the environment."""
+{%- if cookiecutter.use_celery and cookiecutter.broker == "redis" %}
+
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    redis_password: str = ""
+    redis_db: int = 0
+{%- elif cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}
+
+    rabbitmq_host: str = "127.0.0.1"
+    rabbitmq_port: int = 5672
+    rabbitmq_user: str = PACKAGE
+    rabbitmq_password: str = ""
+    rabbitmq_vhost: str = PACKAGE
+{%- elif cookiecutter.use_celery and cookiecutter.broker == "sqs" %}
+
+    aws_region: str = ""
+    sqs_queue_prefix: str = "{{ cookiecutter.project_slug }}-"
+{%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.scheduling != "none" %}
+    beat_interval_seconds: int = 60
+{%- if cookiecutter.broker == "redis" %}
+    heartbeat_key: str = f"{PACKAGE}:heartbeat"
+{%- endif %}
+{%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.durable_work %}
+    reports_dir: str = ""
+{%- endif %}
+{%- if cookiecutter.use_crossbar %}
+    router_host: str = "127.0.0.1"
+    router_port: int = 8080
+{%- endif %}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from `env` (default: os.environ); unset or empty variables take the defaults."""
+        env = os.environ if env is None else env
+        return cls(
+{%- if cookiecutter.use_celery and cookiecutter.broker == "redis" %}
+            redis_host=env.get("REDIS_HOST") or cls.redis_host,
+            redis_port=_int(env, "REDIS_PORT", cls.redis_port, 1),
+            redis_password=env.get("REDIS_PASSWORD", ""),
+            # The result backend uses the next database, so at most 14 (Redis has 0..15).
+            redis_db=_int(env, "REDIS_DB", cls.redis_db, 0, 14),
+{%- elif cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}
+            rabbitmq_host=env.get("RABBITMQ_HOST") or cls.rabbitmq_host,
+            rabbitmq_port=_int(env, "RABBITMQ_PORT", cls.rabbitmq_port, 1),
+            rabbitmq_user=env.get("RABBITMQ_USER") or cls.rabbitmq_user,
+            rabbitmq_password=env.get("RABBITMQ_PASSWORD", ""),
+            rabbitmq_vhost=env.get("RABBITMQ_VHOST") or cls.rabbitmq_vhost,
+{%- elif cookiecutter.use_celery and cookiecutter.broker == "sqs" %}
+            aws_region=env.get("AWS_REGION", ""),
+            sqs_queue_prefix=env.get("SQS_QUEUE_PREFIX") or cls.sqs_queue_prefix,
+{%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.scheduling != "none" %}
+            beat_interval_seconds=_int(env, "BEAT_INTERVAL_SECONDS", cls.beat_interval_seconds, 1, 86400),
+{%- if cookiecutter.broker == "redis" %}
+            heartbeat_key=env.get("HEARTBEAT_KEY") or cls.heartbeat_key,
+{%- endif %}
+{%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.durable_work %}
+            reports_dir=env.get("REPORTS_DIR") or os.path.join("/tmp", f"{PACKAGE}-reports"),
+{%- endif %}
+{%- if cookiecutter.use_crossbar %}
+            router_host=env.get("ROUTER_HOST") or cls.router_host,
+            router_port=_int(env, "ROUTER_PORT", cls.router_port, 1),
+{%- endif %}
+        )
+{%- if cookiecutter.use_celery and cookiecutter.broker == "redis" %}
+
+    def redis_url(self, db: int) -> str:
+        """redis://:<password, URL-encoded>@host:port/db"""
+        auth = f":{quote(self.redis_password, safe='')}@" if self.redis_password else ""
+        return f"redis://{auth}{_host(self.redis_host)}:{self.redis_port}/{db}"
+
+    def broker_url(self) -> str:
+        return self.redis_url(self.redis_db)
+
+    def result_backend(self) -> str | None:
+        """Results live on the same server, in the next database."""
+        return self.redis_url(self.redis_db + 1)
+{%- elif cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}
+
+    def broker_url(self) -> str:
+        """amqp://user:<password, URL-encoded>@host:port/<vhost, URL-encoded>"""
+        user = quote(self.rabbitmq_user, safe="")
+        password = f":{quote(self.rabbitmq_password, safe='')}" if self.rabbitmq_password else ""
+        vhost = quote(self.rabbitmq_vhost, safe="")
+        return f"amqp://{user}{password}@{_host(self.rabbitmq_host)}:{self.rabbitmq_port}/{vhost}"
+
+    def result_backend(self) -> str | None:
+        """rpc://: results travel back over the broker to the client that sent the task.
+
+        A result can be fetched once, and only by that client (Celery docs, "RPC Result
+        Backend"); use a database or Redis backend if other processes need results.
+        """
+        return "rpc://"
+{%- elif cookiecutter.use_celery and cookiecutter.broker == "sqs" %}
+
+    def broker_url(self) -> str:
+        """sqs://: no credentials in the URL; boto3 takes them from the usual AWS chain."""
+        return "sqs://"
+
+    def result_backend(self) -> str | None:
+        """None: SQS cannot carry results, so tasks here store what matters themselves.
+
+        AsyncResult.get() is not available; add a result backend (e.g. Redis or a database)
+        if callers need return values.
+        """
+        return None
+{%- endif %}
+{%- if cookiecutter.use_crossbar %}
+
+    def router_url(self) -> str:
+        return f"ws://{self.router_host}:{self.router_port}/ws"
+{%- endif %}
