@@ -37,6 +37,14 @@ class TextOrJson(StrEnum):
     json = "json"
 
 
+class ReportFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    html = "html"
+    json = "json"
+    adr = "adr"
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"advisor {__version__}")
@@ -66,27 +74,52 @@ def recommend(
     answers: Path | None = AnswersOpt,
     set_: list[str] = SetOpt,
     defaults: bool = DefaultsOpt,
-    output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", help="Output format."),
+    output_format: ReportFormat = typer.Option(ReportFormat.text, "--format", help="Output format."),
     output: Path | None = typer.Option(None, "--output", help="Write to this file instead of stdout."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --output file."),
+    date: str | None = typer.Option(None, "--date", help="Report date (YYYY-MM-DD) for reproducible output."),
     rules: list[Path] = RulesOpt,
 ) -> int:
     """Print a verdict for the given answers, with reasons, flips and caveats."""
     if answers is None and not set_ and not defaults:
         raise InputError("no answers given: pass --answers FILE, --set ID=VALUE or --defaults")
+    _check_date(date)
     ruleset = advice.load_ruleset(rules)
     resolved = advice.resolve_answers(ruleset.questions, answers, set_)
     result = advice.advise(ruleset, resolved)
-    _emit(_render(result, output_format.value), output, force)
+    _emit(render(result, output_format.value, date, color=output is None and _wants_color()), output, force)
     return 0
 
 
-def _render(result: advice.Advice, output_format: str) -> str:
+def _check_date(date: str | None) -> None:
+    import datetime as dt
+
+    if date is None:
+        return
+    try:
+        dt.date.fromisoformat(date)
+    except ValueError:
+        raise InputError(f"--date {date!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _wants_color() -> bool:
+    """Colour only on a terminal that wants it (NO_COLOR, TERM=dumb and pipes get plain text)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM", "") == "dumb":
+        return False
+    return sys.stdout.isatty()
+
+
+def render(result: advice.Advice, output_format: str, date: str | None = None, color: bool = False) -> str:
+    """The report in one format; only Markdown, HTML and ADR load Jinja."""
     if output_format == "json":
         return json.dumps(advice.to_json_data(result), indent=2, ensure_ascii=False) + "\n"
-    from advisor import textout
+    if output_format == "text":
+        from advisor import textout
 
-    return textout.render(result)
+        return textout.render(result, color)
+    from advisor import report
+
+    return report.render(result, output_format, date=date)
 
 
 def _emit(text: str, output: Path | None, force: bool) -> None:
@@ -188,7 +221,7 @@ def wizard(
     if save_answers is not None:
         write_atomically(save_answers, answers_mod.dump(resolved), force=False)
     typer.echo("")
-    typer.echo(textout.render(advice.advise(ruleset, resolved)), nl=False)
+    typer.echo(textout.render(advice.advise(ruleset, resolved), _wants_color()), nl=False)
     return 0
 
 

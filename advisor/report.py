@@ -1,7 +1,9 @@
-"""Rendering reports with Jinja: one environment per format, StrictUndefined, no user template.
+"""The rationale report in Markdown, self-contained HTML and MADR 4: one Jinja environment per format.
 
-Rule text and answers are data passed into our own templates; they are never compiled as
-templates themselves. Markdown output escapes the characters Markdown would interpret.
+Rule text, titles and answers are data passed into our own templates; they are never
+compiled as templates. HTML is autoescaped for every template name (`autoescape=True`,
+not `select_autoescape`, which leaves `.html.j2` unescaped); Markdown goes through `md`,
+which escapes everything Markdown or its embedded HTML would interpret.
 """
 
 from __future__ import annotations
@@ -9,14 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 from advisor import __version__, resources
 from advisor.advice import Advice
+from advisor.engine import ranking
 from advisor.rules import OPTIONS, Rule
 
 NAMES = {"celery": "Celery", "crossbar": "Crossbar.io", "hybrid": "Hybrid (Celery + Crossbar.io)"}
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+JINJA_FORMATS = {"markdown": "report.md.j2", "html": "report.html.j2", "adr": "adr.md.j2"}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
+CHART_WIDTH = 360
 
 
 def md(text: Any) -> str:
@@ -24,67 +31,129 @@ def md(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
-def report_date() -> str:
-    """Today, or SOURCE_DATE_EPOCH's date so that generated files are reproducible."""
+def md_url(url: str) -> str:
+    """A URL safe inside a Markdown link destination."""
+    return quote(url, safe=":/?#=&%@+,;~-._")
+
+
+def report_date(date: str | None = None) -> str:
+    """The given date, else SOURCE_DATE_EPOCH's, else today (UTC)."""
+    if date:
+        return dt.date.fromisoformat(date).isoformat()
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
     return moment.date().isoformat()
 
 
-def _environment() -> Any:
+@cache
+def _environment(autoescape: bool) -> Any:
     import jinja2
 
     loader = jinja2.FileSystemLoader(str(resources.templates_dir() / "reports"))
-    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=False,
+    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=autoescape,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters["md"] = md
+    env.filters.update(md=md, md_url=md_url, text=answer_text)
     return env
 
 
-def _options(advice: Advice) -> list[dict[str, Any]]:
-    """Per option: the fired rules that argue for it and against it."""
-    fired = [rule for rule in advice.ruleset.rules if rule in advice.verdict.fired]
-    rows = []
-    for option in OPTIONS:
-        rows.append({
-            "id": option,
-            "name": NAMES[option],
-            "score": advice.verdict.scores[option],
-            "good": sorted((r for r in fired if r.effects.get(option, 0) > 0), key=lambda r: r.id),
-            "bad": sorted((r for r in fired if r.effects.get(option, 0) < 0), key=lambda r: r.id),
-        })
-    return rows
+def environment_for(fmt: str) -> Any:
+    return _environment(fmt == "html")
 
 
-def adr_context(advice: Advice, chosen: str) -> dict[str, Any]:
-    verdict = advice.verdict
-    return {
-        "chosen": chosen,
-        "chosen_name": NAMES[chosen],
-        "recommended": verdict.recommendation,
-        "recommended_name": NAMES[verdict.recommendation],
-        "confidence": verdict.confidence,
-        "margin": verdict.margin,
-        "date": report_date(),
-        "version": __version__,
-        "answers": advice.answers,
-        "reasons": list(verdict.fired[:5]),
-        "caveats": list(verdict.caveats),
-        "options": _options(advice),
-        "flips": [{"question": f.question, "answer": _text(f.answer), "recommendation": NAMES[f.recommendation]}
-                  for f in advice.flips],
-        "names": NAMES,
-        "text": _text,
-    }
-
-
-def _text(value: Any) -> str:
+def answer_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _bar(score: int, top: int, width: int = 20) -> str:
+    """A text bar for Markdown and the terminal; scores at or below zero get none."""
+    return "█" * round(width * score / top) if score > 0 and top > 0 else ""
+
+
+def _option_rows(advice: Advice) -> list[dict[str, Any]]:
+    """Per option, best first: every fired rule that moved its score, and by how much."""
+    fired = advice.verdict.fired
+    top = max(advice.verdict.scores.values())
+    rows = []
+    for option in ranking(advice.verdict.scores):
+        moved = [rule for rule in fired if rule.effects.get(option)]
+        moved.sort(key=lambda rule: (-rule.effects[option], rule.id))
+        rows.append({"id": option, "name": NAMES[option], "score": advice.verdict.scores[option],
+                     "bar": _bar(advice.verdict.scores[option], top),
+                     "rules": [{"rule": rule, "points": rule.effects[option]} for rule in moved],
+                     "good": [r for r in moved if r.effects[option] > 0],
+                     "bad": [r for r in moved if r.effects[option] < 0]})
+    return rows
+
+
+def _chart(scores: dict[str, int]) -> list[dict[str, Any]]:
+    """Bar geometry for the SVG chart: a shared zero line, negative bars to its left."""
+    low, high = min(0, *scores.values()), max(0, *scores.values())
+    span = (high - low) or 1
+    zero = round(CHART_WIDTH * -low / span)
+    bars = []
+    for option in ranking(scores):
+        length = round(CHART_WIDTH * abs(scores[option]) / span)
+        start = zero if scores[option] >= 0 else zero - length
+        bars.append({"id": option, "name": NAMES[option], "score": scores[option], "x": start, "width": length})
+    return [{"zero": zero, **bar} for bar in bars]
+
+
+def _answers(advice: Advice) -> list[dict[str, Any]]:
+    bank = advice.ruleset.questions
+    return [{"id": qid, "prompt": question.prompt, "value": answer_text(advice.answers[qid]),
+             "default": advice.answers[qid] == question.default}
+            for qid, question in bank.questions.items()]
+
+
+def _drivers(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [answer for answer in answers if not answer["default"]]
+
+
+def context(advice: Advice, chosen: str | None = None, date: str | None = None) -> dict[str, Any]:
+    """Everything the Markdown, HTML and ADR templates show, computed once."""
+    verdict = advice.verdict
+    chosen = chosen or verdict.recommendation
+    rows = _option_rows(advice)
+    answers = _answers(advice)
+    chosen_row = next(row for row in rows if row["id"] == chosen)
+    return {
+        "version": __version__,
+        "date": report_date(date),
+        "verdict": verdict.recommendation,
+        "verdict_name": NAMES[verdict.recommendation],
+        "chosen": chosen,
+        "chosen_name": NAMES[chosen],
+        "confidence": verdict.confidence,
+        "margin": verdict.margin,
+        "runner_up_name": NAMES[verdict.runner_up],
+        "scores": rows,
+        "chart": _chart(verdict.scores),
+        "chart_width": CHART_WIDTH,
+        "reasons": list(verdict.fired[:6]),
+        "fired_count": len(verdict.fired),
+        "flips": [{"question": f.question, "prompt": advice.ruleset.questions.questions[f.question].prompt,
+                   "now": answer_text(advice.answers[f.question]), "answer": answer_text(f.answer),
+                   "name": NAMES[f.recommendation]} for f in advice.flips],
+        "caveats": list(verdict.caveats),
+        "good": chosen_row["good"],
+        "bad": chosen_row["bad"],
+        "answers": answers,
+        "drivers": _drivers(answers),
+        "rule_count": len(advice.ruleset.rules),
+        "names": NAMES,
+        "options": OPTIONS,
+    }
+
+
+def render(advice: Advice, fmt: str, chosen: str | None = None, date: str | None = None) -> str:
+    """Render `advice` as markdown, html or adr."""
+    template = environment_for(fmt).get_template(JINJA_FORMATS[fmt])
+    return str(template.render(**context(advice, chosen, date)))
+
+
 def render_adr(advice: Advice, chosen: str) -> str:
-    """The decision record in MADR 4 format."""
-    return str(_environment().get_template("adr.md.j2").render(**adr_context(advice, chosen)))
+    """The decision record written into a generated project."""
+    return render(advice, "adr", chosen)
 
 
 def effects_text(rule: Rule) -> str:

@@ -1,88 +1,178 @@
-"""The plain-text verdict for an 80-column terminal: verdict, reasons, flips, caveats.
+"""The plain-text report for an 80-column terminal.
 
-Kept free of Jinja so that `advisor recommend` starts fast; the richer report formats
-live in report.py.
+Kept free of Jinja so that `advisor recommend` starts fast. Colour (bold headings, a
+green verdict) only when the caller says the terminal wants it: never under NO_COLOR,
+TERM=dumb or a pipe. Control characters in data are shown escaped, never sent to the
+terminal.
 """
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
 from advisor.advice import Advice
-from advisor.rules import OPTIONS, Rule
+from advisor.engine import ranking
+from advisor.rules import Rule
 
 WIDTH = 80
 TOP_REASONS = 6
 NAMES = {"celery": "Celery", "crossbar": "Crossbar.io", "hybrid": "Hybrid (Celery + Crossbar.io)"}
+ARCHITECTURE = {
+    "celery": [
+        "your app --task.delay()--> broker (Redis, RabbitMQ or SQS)",
+        "celery beat (exactly one) --periodic tasks--> broker",
+        "broker --deliver--> Celery workers (scale out) --results--> result backend",
+    ],
+    "crossbar": [
+        "browser page (Autobahn JS) <--WebSocket: call, subscribe--> Crossbar.io router",
+        "other clients (Python, JS, devices) <--WAMP--> Crossbar.io router",
+        "Crossbar.io router <--register, publish (WAMP-CRA)--> backend component",
+    ],
+    "hybrid": [
+        "browser page --call start_job--> Crossbar.io router --invoke--> backend",
+        "backend --send_task--> broker --deliver--> Celery workers",
+        "Celery workers --signed POST /publish--> router --events--> browser page",
+        "celery beat (exactly one) --periodic tasks--> broker",
+    ],
+}
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def render(advice: Advice) -> str:
-    verdict = advice.verdict
-    lines = [
-        f"Verdict: {NAMES[verdict.recommendation]}",
-        f"Confidence: {verdict.confidence} (leads {NAMES[verdict.runner_up]} by {verdict.margin} points)",
-        "Scores: " + ", ".join(f"{option} {verdict.scores[option]}" for option in _by_score(verdict.scores)),
-        "",
-    ]
-    lines += _reasons(verdict.fired)
-    lines += _flips(advice)
-    lines += _caveats(verdict.caveats)
-    return "\n".join(lines).rstrip() + "\n"
+class Style:
+    """ANSI styling that collapses to plain text when colour is off."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def heading(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def verdict(self, text: str) -> str:
+        return self._wrap("1;32", text)
 
 
-def _by_score(scores: dict[str, int]) -> list[str]:
-    return sorted(OPTIONS, key=lambda option: (-scores[option], OPTIONS.index(option)))
+def clean(text: Any) -> str:
+    """Data as the terminal should show it: control characters escaped, never interpreted."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
 def _wrap(text: str, indent: str, later: str | None = None) -> list[str]:
-    words = " ".join(text.split())
+    words = " ".join(clean(text).split())
     wrapped = textwrap.wrap(words, WIDTH, initial_indent=indent, subsequent_indent=later or indent,
                             break_on_hyphens=False)
     return wrapped or [indent]
+
+
+def render(advice: Advice, color: bool = False) -> str:
+    style = Style(color)
+    verdict = advice.verdict
+    lines = [
+        style.verdict(f"Verdict: {NAMES[verdict.recommendation]}"),
+        f"Confidence: {verdict.confidence} (leads {NAMES[verdict.runner_up]} by {verdict.margin} points)",
+        "",
+    ]
+    sections = [_scores(advice), _reasons(verdict.fired), _flips(advice), _caveats(verdict.caveats),
+                _consequences(advice), _architecture(verdict.recommendation), _breakdown(advice),
+                _answers(advice), _next_steps()]
+    for title, body in sections:
+        lines += [style.heading(title), *body, ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _scores(advice: Advice) -> tuple[str, list[str]]:
+    scores = advice.verdict.scores
+    top = max(max(scores.values()), 1)
+    rows = []
+    for option in ranking(scores):
+        bar = "#" * round(40 * scores[option] / top) if scores[option] > 0 else ""
+        rows.append(f"  {NAMES[option]:<30} {scores[option]:>4}  {bar}")
+    return "Scores:", rows
 
 
 def _effects(rule: Rule) -> str:
     return ", ".join(f"{option} {points:+d}" for option, points in rule.effects.items())
 
 
-def _reasons(fired: tuple[Rule, ...]) -> list[str]:
+def _source(rule: Rule, indent: str) -> list[str]:
+    # A URL cannot be wrapped, so it gets a line of its own.
+    return [f"{indent}rule {rule.id}, source:", f"{indent}{clean(rule.sources[0])}"]
+
+
+def _reasons(fired: tuple[Rule, ...]) -> tuple[str, list[str]]:
     if not fired:
-        return ["No rule fired: every answer is at its default or neutral.", ""]
-    lines = ["Top reasons:"]
+        return "Top reasons:", ["  No rule fired: every answer is at its default or neutral."]
+    lines = []
     for number, rule in enumerate(fired[:TOP_REASONS], start=1):
         lines += _wrap(f"{number}. {rule.title} [{_effects(rule)}]", "  ", "     ")
         lines += _wrap(rule.because, "     ")
         lines += _source(rule, "     ")
     if len(fired) > TOP_REASONS:
-        lines.append(f"  ... and {len(fired) - TOP_REASONS} more (see --format json or markdown)")
-    return [*lines, ""]
-
-
-def _source(rule: Rule, indent: str) -> list[str]:
-    # A URL cannot be wrapped, so it gets a line of its own.
-    return [f"{indent}rule {rule.id}, source:", f"{indent}{rule.sources[0]}"]
+        lines.append(f"  ... and {len(fired) - TOP_REASONS} more: see the breakdown below")
+    return "Top reasons:", lines
 
 
 def _answer(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    return str(value).lower() if isinstance(value, bool) else clean(value)
 
 
-def _flips(advice: Advice) -> list[str]:
+def _flips(advice: Advice) -> tuple[str, list[str]]:
     if not advice.flips:
-        return ["What would change it: no single answer changes this verdict.", ""]
-    lines = ["What would change it:"]
+        return "What would change it:", ["  No single answer changes this verdict."]
+    lines = []
     for flip in advice.flips:
         was = _answer(advice.answers[flip.question])
-        lines += _wrap(f"- {flip.question}: {_answer(flip.answer)} (now {was}) -> {NAMES[flip.recommendation]}", "  ")
-    return [*lines, ""]
+        lines += _wrap(f"- {flip.question}: {_answer(flip.answer)} (now {was}) -> {NAMES[flip.recommendation]}",
+                       "  ", "    ")
+    return "What would change it:", lines
 
 
-def _caveats(caveats: tuple[Rule, ...]) -> list[str]:
+def _caveats(caveats: tuple[Rule, ...]) -> tuple[str, list[str]]:
     if not caveats:
-        return []
-    # Titles only: the terminal verdict stays short; `rules show ID` and the reports say more.
-    lines = ["Watch out for (details: advisor rules show ID):"]
+        return "Watch out for:", ["  No caveat applies to this verdict."]
+    lines = []
     for rule in caveats:
         lines += _wrap(f"! {rule.title} ({rule.id})", "  ", "    ")
-    return [*lines, ""]
+    return "Watch out for (details: advisor rules show ID):", lines
+
+
+def _consequences(advice: Advice) -> tuple[str, list[str]]:
+    chosen = advice.verdict.recommendation
+    fired = advice.verdict.fired
+    good = [rule for rule in fired if rule.effects.get(chosen, 0) > 0]
+    bad = [rule for rule in fired if rule.effects.get(chosen, 0) < 0]
+    lines = [line for rule in good for line in _wrap(f"+ {rule.title}", "  ", "    ")]
+    lines += [line for rule in bad for line in _wrap(f"- {rule.title}", "  ", "    ")]
+    return f"Consequences of choosing {NAMES[chosen]}:", lines or ["  None recorded by the rules."]
+
+
+def _architecture(chosen: str) -> tuple[str, list[str]]:
+    return "Architecture:", [line for row in ARCHITECTURE[chosen] for line in _wrap(row, "  ", "    ")]
+
+
+def _breakdown(advice: Advice) -> tuple[str, list[str]]:
+    lines = []
+    for option in ranking(advice.verdict.scores):
+        moved = sorted((r for r in advice.verdict.fired if r.effects.get(option)),
+                       key=lambda r: (-r.effects[option], r.id))
+        parts = ", ".join(f"{rule.id}:{rule.effects[option]:+d}" for rule in moved) or "no rule"
+        lines += _wrap(f"{NAMES[option]} {advice.verdict.scores[option]}: {parts}", "  ", "    ")
+    return "Per-option breakdown (rule and points):", lines
+
+
+def _answers(advice: Advice) -> tuple[str, list[str]]:
+    bank = advice.ruleset.questions.questions
+    lines = []
+    for qid, value in advice.answers.items():
+        mark = "default" if value == bank[qid].default else "answered"
+        lines.append(f"  {qid:<18} {_answer(value):<12} ({mark})")
+    return "Answers:", lines
+
+
+def _next_steps() -> tuple[str, list[str]]:
+    return "Next steps:", ["  advisor new my-service --answers answers.yml   (the starter for this verdict)",
+                           "  advisor recommend --answers answers.yml --format html --output report.html"]

@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "generated_examples"
 EXPECTED = {"orders-worker": "celery", "live-board": "crossbar", "import-tracker": "hybrid"}
 EPOCH = "1767225600"  # 2026-01-01
+DATE = "2026-01-01"
+REPORT_FILES = {"text": "txt", "markdown": "md", "html": "html", "json": "json", "adr": "adr.md"}
 
 
 def regenerate(out: Path) -> None:
@@ -35,10 +37,27 @@ def regenerate(out: Path) -> None:
         scaffold.generate(scaffold.plan(out / name, name, stack, force=False), result)
 
 
+def regenerate_reports(out: Path) -> None:
+    """Every report format for every example's answers, under `out`."""
+    sys.path.insert(0, str(ROOT))
+    from advisor import advice
+    from advisor.cli import render
+
+    ruleset = advice.load_ruleset()
+    for name in EXPECTED:
+        answers = advice.resolve_answers(ruleset.questions, EXAMPLES / "answers" / f"{name}.yml", [])
+        result = advice.advise(ruleset, answers)
+        for fmt, suffix in REPORT_FILES.items():
+            (out / f"{name}.{suffix}").write_text(render(result, fmt, DATE), encoding="utf-8", newline="\n")
+
+
 def main() -> None:
     for name in EXPECTED:
         shutil.rmtree(EXAMPLES / name, ignore_errors=True)
     regenerate(EXAMPLES)
+    shutil.rmtree(EXAMPLES / "reports", ignore_errors=True)
+    (EXAMPLES / "reports").mkdir()
+    regenerate_reports(EXAMPLES / "reports")
     print(f"regenerated {', '.join(EXPECTED)} in {EXAMPLES}")
 
 
