@@ -23,6 +23,9 @@ OPTIONS = ("celery", "crossbar", "hybrid")
 KINDS = ("score", "caveat")
 EFFECT_RANGE = (-5, 5)
 RULE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# https only, and none of the characters that could break out of an HTML attribute or a
+# Markdown link (quotes, angle brackets, backslashes, backticks, whitespace).
+SOURCE_URL = re.compile(r"^https://[^\s/\"'<>\\`]+\.[^\s\"'<>\\`]+$")
 NOT_RULE_FILES = {"questions.yaml", "scenarios.yaml"}
 REQUIRED = ["id", "title", "when", "because", "sources"]
 OPTIONAL = ["kind", "effects", "applies_to", "override"]
@@ -217,7 +220,7 @@ def _applies_to(checker: Checker, loc: tuple[Any, ...], item: dict[str, Any], ki
 def _sources(checker: Checker, loc: tuple[Any, ...]) -> tuple[str, ...]:
     values = checker.seq((*loc, "sources"), "sources") or []
     for index, value in enumerate(values):
-        if not isinstance(value, str) or not re.match(r"^https://[^\s/]+\.[^\s]+$", value):
+        if not isinstance(value, str) or not SOURCE_URL.match(value):
             checker.add((*loc, "sources", index), "bad-source", f"source {value!r} is not an https URL",
                         "cite official docs, a spec, an issue thread or a measurement by URL")
     return tuple(str(value) for value in values)

@@ -1,0 +1,175 @@
+"""Reports in every format: golden files, hostile text kept as text, and the HTML in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import golden
+import pytest
+from conftest import Result
+
+from advisor import advice, report, textout
+
+Run = Callable[..., Result]
+HOSTILE_TITLE = "<script>alert(1)</script> | [x](javascript:alert(1)) {{ 7*7 }} **bold** # h"
+HOSTILE_BECAUSE = "<img src=x onerror=alert(2)> `code` ~~s~~ {% raw %} & \"quoted\" 'single'"
+
+
+def test_committed_reports_match_a_fresh_regeneration(tmp_path: Path) -> None:
+    golden.regenerate_reports(tmp_path)
+    committed = golden.EXAMPLES / "reports"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in committed.iterdir())
+    for path in tmp_path.iterdir():
+        assert path.read_bytes() == (committed / path.name).read_bytes(), f"{path.name}: run tests/golden.py"
+
+
+def test_html_templates_are_autoescaped() -> None:
+    env = report.environment_for("html")
+    assert env.autoescape is True
+    assert report.environment_for("markdown").autoescape is False
+
+
+@pytest.fixture
+def hostile_rules(tmp_path: Path) -> Path:
+    """A user's rule directory whose text tries every injection the formats are open to."""
+    directory = tmp_path / "hostile"
+    directory.mkdir()
+    rule = {"id": "hostile-rule", "title": HOSTILE_TITLE, "when": {"team_size": {"at_least": 1}},
+            "effects": {"celery": 5}, "because": HOSTILE_BECAUSE, "sources": ["https://example.org/a(b)c?d=1&e=2"]}
+    caveat = {**rule, "id": "hostile-caveat", "kind": "caveat"}
+    del caveat["effects"]
+    (directory / "hostile.yaml").write_text(json.dumps({"version": 1, "rules": [rule, caveat]}), encoding="utf-8")
+    return directory
+
+
+def _render_all(run: Run, rules: Path) -> dict[str, str]:
+    formats = ("text", "markdown", "html", "json", "adr")
+    outputs = {fmt: run("recommend", "--defaults", "--rules", str(rules), "--format", fmt) for fmt in formats}
+    assert all(result.code == 0 for result in outputs.values()), {f: r.err for f, r in outputs.items()}
+    return {fmt: result.out for fmt, result in outputs.items()}
+
+
+def test_hostile_rule_text_stays_text_in_html(run: Run, hostile_rules: Path) -> None:
+    html = _render_all(run, hostile_rules)["html"]
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "{{ 7*7 }}" in html and ">49<" not in html
+    assert "javascript:" not in re.findall(r'href="([^"]*)"', html)[0]
+    assert 'href="https://example.org/a(b)c?d=1&amp;e=2"' in html
+
+
+def test_hostile_rule_text_stays_text_in_markdown(run: Run, hostile_rules: Path) -> None:
+    outputs = _render_all(run, hostile_rules)
+    for fmt in ("markdown", "adr"):
+        text = outputs[fmt]
+        # Markdown passes raw HTML through: every < from data must arrive escaped as \<.
+        assert not re.search(r"(?<!\\)<(script|img)", text)
+        assert "\\<script\\>" in text
+        assert "](javascript:" not in text
+    breakdown = [line for line in outputs["markdown"].splitlines() if line.startswith("| `hostile-rule`")]
+    # An escaped pipe keeps the table's four columns.
+    assert breakdown and all(len(re.findall(r"(?<!\\)\|", line)) == 5 for line in breakdown)
+    assert "[1](https://example.org/a%28b%29c?d=1&e=2)" in outputs["markdown"]
+
+
+def test_terminal_output_carries_no_escape_sequences(run: Run, hostile_rules: Path) -> None:
+    text = _render_all(run, hostile_rules)["text"]
+    assert "\x1b" not in text
+    assert "{{ 7*7 }}" in text
+
+
+def test_control_characters_in_data_are_shown_escaped() -> None:
+    assert textout.clean("a\x1b]0;pwned\x07b") == "a\\x1b]0;pwned\\x07b"
+
+
+def test_colour_only_where_the_terminal_wants_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from advisor import cli
+
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert cli._wants_color() is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert cli._wants_color() is False
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
+    assert cli._wants_color() is False
+    monkeypatch.delenv("TERM")
+    monkeypatch.setattr("sys.stdout.isatty", lambda: False)
+    assert cli._wants_color() is False
+    ruleset = advice.load_ruleset()
+    result = advice.advise(ruleset, advice.resolve_answers(ruleset.questions, None, []))
+    assert "\x1b[1;32mVerdict:" in textout.render(result, color=True)
+    assert "\x1b" not in textout.render(result, color=False)
+
+
+def test_every_format_has_every_section(run: Run) -> None:
+    args = ("recommend", "--answers", str(golden.EXAMPLES / "answers/import-tracker.yml"), "--date", "2026-01-01")
+    markdown = run(*args, "--format", "markdown").out
+    html = run(*args, "--format", "html").out
+    text = run(*args, "--format", "text").out
+    for heading in ("Scores", "Why", "What would change the verdict", "Watch out for", "Consequences of choosing",
+                    "Architecture", "Per-option breakdown", "Answers", "Next steps"):
+        assert f"## {heading}" in markdown
+        assert f">{heading}" in html
+    for heading in ("Scores:", "Top reasons:", "What would change it:", "Watch out for", "Consequences of choosing",
+                    "Architecture:", "Per-option breakdown", "Answers:", "Next steps:"):
+        assert heading in text
+    assert "```mermaid\nflowchart LR" in markdown
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
+    assert "(default)" in text and "| default |" in markdown
+
+
+def test_html_is_self_contained(run: Run) -> None:
+    html = run("recommend", "--answers", str(golden.EXAMPLES / "answers/live-board.yml"), "--format", "html").out
+    assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'" in html
+    for external in ("<script", "<link", "@import", " src=", "url(http", "url(data"):
+        assert external not in html
+    # Absolute URLs appear only as link targets, which load nothing.
+    stripped = re.sub(r'href="https://[^"]*"', "", html).replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "http://" not in stripped and "https://" not in stripped
+
+
+def test_the_date_option_fixes_the_date(run: Run) -> None:
+    adr = run("recommend", "--defaults", "--format", "adr", "--date", "2025-06-30").out
+    assert adr.startswith("---\nstatus: accepted\ndate: 2025-06-30\n")
+    assert run("recommend", "--defaults", "--format", "adr", "--date", "30/06/2025").code == 2
+
+
+def test_the_adr_is_madr_4(run: Run) -> None:
+    adr = run("recommend", "--answers", str(golden.EXAMPLES / "answers/orders-worker.yml"), "--format", "adr").out
+    for heading in ("## Context and Problem Statement", "## Decision Drivers", "## Considered Options",
+                    "## Decision Outcome", "### Consequences", "### Confirmation",
+                    "## Pros and Cons of the Options", "## More Information"):
+        assert heading in adr
+    assert 'Chosen option: "Celery", because it scored highest' in adr
+    assert "**critical** (`scheduling`)" in adr
+
+
+@pytest.mark.slow
+def test_html_report_renders_in_chromium_without_errors_or_requests(tmp_path: Path) -> None:
+    import test_examples
+    from playwright.sync_api import sync_playwright
+
+    chromium = test_examples.example_env()["CHROMIUM_BIN"]
+    page_file = golden.EXAMPLES / "reports" / "import-tracker.html"
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        for scheme in ("light", "dark"):
+            page = browser.new_page(color_scheme=scheme, viewport={"width": 1000, "height": 1400})
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(page_file.as_uri())
+            assert page.locator("h1").inner_text() == "Verdict: Hybrid (Celery + Crossbar.io)"
+            assert page.locator("svg.arch").is_visible()
+            page.screenshot(path=str(tmp_path / f"report-{scheme}.png"), full_page=True)
+            page.close()
+        browser.close()
+    assert errors == []
+    assert requests == [page_file.as_uri()] * 2
+    assert (tmp_path / "report-light.png").stat().st_size > 10_000
+    print(f"screenshots for review: {tmp_path}")
