@@ -35,8 +35,8 @@ def load_ruleset(extra_dirs: list[Path] | None = None, bank: questions.QuestionB
     return rules.load(bank, rules.rule_files(resources.rules_dir()), extra_files)
 
 
-def resolve_answers(bank: questions.QuestionBank, answers_file: Path | None, sets: list[str]) -> dict[str, Any]:
-    """Defaults, then the answers file, then `--set` (which wins); all problems reported together."""
+def given_answers(bank: questions.QuestionBank, answers_file: Path | None, sets: list[str]) -> dict[str, Any]:
+    """Only what the user gave: the answers file, then `--set` (which wins); problems reported together."""
     problems = []
     from_file: dict[str, Any] = {}
     from_sets: dict[str, Any] = {}
@@ -51,7 +51,12 @@ def resolve_answers(bank: questions.QuestionBank, answers_file: Path | None, set
         problems.extend(exc.problems)
     if problems:
         raise DataError(problems)
-    return answers_mod.complete(bank, from_file, from_sets)
+    return {**from_file, **from_sets}
+
+
+def resolve_answers(bank: questions.QuestionBank, answers_file: Path | None, sets: list[str]) -> dict[str, Any]:
+    """Defaults, then the answers file, then `--set`."""
+    return answers_mod.complete(bank, given_answers(bank, answers_file, sets))
 
 
 def advise(ruleset: rules.RuleSet, answers: dict[str, Any]) -> Advice:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ from typer._click import exceptions as click_exc
 
 from advisor import __version__, advice
 from advisor.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_RUNTIME, AdvisorError, InputError, RefusedError
+from advisor.files import write_atomically
+from advisor.output import render
 
 app = typer.Typer(
     help="Choose Celery, Crossbar.io or both, with reasons you can check.",
@@ -60,7 +61,7 @@ def root(
     """Run the wizard when no command is given."""
     _state["debug"] = debug
     if ctx.invoked_subcommand is None:
-        ctx.invoke(wizard, save_answers=None, rules=[])
+        ctx.invoke(wizard, answers=None, set_=[], defaults=False, review_all=False, save_answers=None, rules=[])
 
 
 AnswersOpt = typer.Option(None, "--answers", help="Answers file (version: 1).", dir_okay=False)
@@ -109,19 +110,6 @@ def _wants_color() -> bool:
     return sys.stdout.isatty()
 
 
-def render(result: advice.Advice, output_format: str, date: str | None = None, color: bool = False) -> str:
-    """The report in one format; only Markdown, HTML and ADR load Jinja."""
-    if output_format == "json":
-        return json.dumps(advice.to_json_data(result), indent=2, ensure_ascii=False) + "\n"
-    if output_format == "text":
-        from advisor import textout
-
-        return textout.render(result, color)
-    from advisor import report
-
-    return report.render(result, output_format, date=date)
-
-
 def _emit(text: str, output: Path | None, force: bool) -> None:
     if output is None:
         sys.stdout.write(text)
@@ -129,25 +117,6 @@ def _emit(text: str, output: Path | None, force: bool) -> None:
         return
     write_atomically(output, text, force)
     typer.echo(f"wrote {output}", err=True)
-
-
-def write_atomically(path: Path, text: str, force: bool) -> None:
-    """Write via a temp file in the same directory and rename: never half-written, never through a symlink."""
-    if path.is_symlink() or path.is_dir():
-        raise RefusedError(f"{path}: refusing to write to a symlink or directory")
-    if path.exists() and not force:
-        raise RefusedError(f"{path}: file exists; pass --force to overwrite it")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"{path}: directory {parent} does not exist")
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
 
 
 class Stack(StrEnum):
@@ -206,23 +175,48 @@ def check(
 
 @app.command()
 def wizard(
+    answers: Path | None = typer.Option(None, "--answers", help="Prefill from this answers file.", dir_okay=False),
+    set_: list[str] = SetOpt,
+    defaults: bool = typer.Option(False, "--defaults", help="Take the defaults; go straight to the summary."),
+    review_all: bool = typer.Option(False, "--review", help="Ask every question, prefilled ones included."),
     save_answers: Path | None = typer.Option(None, "--save-answers", help="Also write the answers file here."),
     rules: list[Path] = RulesOpt,
 ) -> int:
-    """Ask the questions, then print the verdict."""
+    """Ask the questions, show the verdict, offer the report and the starter."""
     from advisor import answers as answers_mod
     from advisor import textout
-    from advisor import wizard as wizard_mod
+    from advisor import wizard as wiz
 
     if not sys.stdin.isatty():
-        raise InputError("stdin is not interactive; use: advisor recommend --answers FILE (or --defaults)")
+        raise InputError("stdin is not a terminal, so the wizard will not prompt; pass the answers instead: "
+                         "advisor recommend --answers FILE (or --set ID=VALUE, --defaults)")
+    if save_answers is not None and (save_answers.exists() or save_answers.is_symlink()):
+        raise RefusedError(f"{save_answers}: file exists; choose another --save-answers path")
     ruleset = advice.load_ruleset(rules)
-    resolved = wizard_mod.run(ruleset.questions, wizard_mod.TerminalAsker())
+    given = ruleset.questions.defaults() if defaults else {}
+    given.update(advice.given_answers(ruleset.questions, answers, set_))
+    asker = wiz.terminal_asker(os.environ.get("TERM", ""))
+    asker.tell(f"advisor {__version__}: a few questions about your system, then a verdict with its reasons.")
+    resolved = wiz.review(ruleset.questions, asker, wiz.ask_questions(ruleset.questions, asker, given, review_all))
+    result = advice.advise(ruleset, resolved)
+    typer.echo("")
+    typer.echo(textout.summary(result, _wants_color()))
+    report_path = wiz.offer_report(asker, result)
+    project = wiz.offer_starter(asker, result)
     if save_answers is not None:
         write_atomically(save_answers, answers_mod.dump(resolved), force=False)
-    typer.echo("")
-    typer.echo(textout.render(advice.advise(ruleset, resolved), _wants_color()), nl=False)
+    for line in _wizard_done(report_path, project, save_answers):
+        typer.echo(line)
     return 0
+
+
+def _wizard_done(report_path: str | None, project: str | None, saved: Path | None) -> list[str]:
+    lines = [f"report written: {report_path}"] if report_path else []
+    if project:
+        lines += [f"starter created: {project} (run it: cd {project} && bash scripts/run)"]
+    if saved:
+        lines += [f"answers saved: {saved}"]
+    return lines
 
 
 @app.command()

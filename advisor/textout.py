@@ -176,3 +176,15 @@ def _answers(advice: Advice) -> tuple[str, list[str]]:
 def _next_steps() -> tuple[str, list[str]]:
     return "Next steps:", ["  advisor new my-service --answers answers.yml   (the starter for this verdict)",
                            "  advisor recommend --answers answers.yml --format html --output report.html"]
+
+
+def summary(advice: Advice, color: bool = False) -> str:
+    """The short verdict the wizard shows: scores, top reasons, flips and caveats."""
+    style = Style(color)
+    verdict = advice.verdict
+    lines = [style.verdict(f"Verdict: {NAMES[verdict.recommendation]}"),
+             f"Confidence: {verdict.confidence} (leads {NAMES[verdict.runner_up]} by {verdict.margin} points)", ""]
+    reasons = [line for rule in verdict.fired[:3] for line in _wrap(f"- {rule.title} ({rule.id})", "  ", "    ")]
+    for title, body in (_scores(advice), ("Top reasons:", reasons), _flips(advice), _caveats(verdict.caveats)):
+        lines += [style.heading(title), *body, ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,58 +1,279 @@
-"""Asking the question bank: relevance, bounded retries, and an Asker for terminals.
+"""The wizard: asking the question bank, reviewing the answers, and the offers at the end.
 
-The wizard asks the questions in the bank's order, skipping those whose `ask_when` does
-not hold for the answers so far (they keep their defaults).
+The flow is pure logic over an `Asker`, so it is tested with a scripted asker; the
+terminal askers only draw prompts. Questions come in the bank's order (the four that
+matter to everyone first), skipping those whose `ask_when` does not hold and those the
+user prefilled (unless reviewing). Invalid input is re-asked with the allowed values; after
+MAX_TRIES failures on one question the wizard stops with exit 2, so no input sequence can
+loop forever.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from advisor.errors import InputError
 from advisor.questions import Question, QuestionBank
 
 MAX_TRIES = 3
+BACK = "\x00back"
+HELP = "\x00help"
+DONE = "\x00done"
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    total: int
+    current: Any
+    can_go_back: bool
+    error: str | None = None
 
 
 class Asker(Protocol):
-    def ask(self, question: Question, number: int, default: Any) -> str:
-        """Show the question and return the raw text typed (the default's text on Enter)."""
+    def ask(self, question: Question, step: Step) -> Any:
+        """Return the answer (typed text or a chosen value), BACK or HELP."""
+
+    def tell(self, text: str) -> None:
+        """Show a line of text."""
+
+    def review(self, rows: list[tuple[str, str]]) -> str:
+        """Show (question id, answer) rows; return DONE or the id of the answer to change."""
+
+    def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
+        """Choose one of (value, title) options."""
+
+    def text(self, message: str, default: str) -> str:
+        """Ask for a line of text."""
 
 
-def run(bank: QuestionBank, asker: Asker) -> dict[str, Any]:
-    """Ask every relevant question; return a complete answer set."""
-    answers = bank.defaults()
-    number = 0
-    for question in bank.questions.values():
-        if not bank.relevant(question, answers):
+def to_ask(bank: QuestionBank, answers: dict[str, Any], pending: list[str]) -> list[Question]:
+    """The questions still to ask, in order, given the answers so far."""
+    return [bank.questions[qid] for qid in pending if bank.relevant(bank.questions[qid], answers)]
+
+
+def ask_questions(bank: QuestionBank, asker: Asker, given: dict[str, Any], review_all: bool) -> dict[str, Any]:
+    """Ask every relevant question the user has not answered; BACK returns to the previous one."""
+    answers = {**bank.defaults(), **given}
+    pending = [qid for qid in bank.questions if review_all or qid not in given]
+    asked: list[str] = []
+    while True:
+        remaining = [q for q in to_ask(bank, answers, pending) if q.id not in asked]
+        if not remaining:
+            return answers
+        question = remaining[0]
+        total = len(asked) + len(remaining)
+        value = ask_one(question, Step(len(asked) + 1, total, answers[question.id], bool(asked)), asker)
+        if value == BACK:
+            asked.pop()
             continue
-        number += 1
-        answers[question.id] = _ask_until_valid(question, number, asker)
-    return answers
+        answers[question.id] = value
+        asked.append(question.id)
 
 
-def _ask_until_valid(question: Question, number: int, asker: Asker) -> Any:
-    for _ in range(MAX_TRIES):
-        value = question.parse_text(asker.ask(question, number, question.default))
-        if question.check(value) is None:
+def ask_one(question: Question, step: Step, asker: Asker) -> Any:
+    """One question until a valid answer or BACK; help on demand; bounded failures."""
+    failures = 0
+    error = None
+    while True:
+        raw = asker.ask(question, Step(step.number, step.total, step.current, step.can_go_back, error))
+        if raw == HELP:
+            asker.tell(question.help)
+            continue
+        if raw == BACK and step.can_go_back:
+            return BACK
+        value = question.parse_text(raw) if isinstance(raw, str) else raw
+        problem = question.check(value)
+        if problem is None:
             return value
-    # Bounded retries: `yes abc | advisor` must end, not loop forever (RELIABILITY C3).
-    raise InputError(f"no valid answer to '{question.id}' after {MAX_TRIES} tries (allowed: {question.allowed()})")
+        failures += 1
+        if failures >= MAX_TRIES:
+            raise InputError(f"no valid answer to '{question.id}' after {MAX_TRIES} tries "
+                             f"(allowed: {question.allowed()})")
+        error = f"{problem}; allowed: {question.allowed()}"
 
 
-class TerminalAsker:
-    """Asks on the terminal through Typer's prompt."""
+def review(bank: QuestionBank, asker: Asker, answers: dict[str, Any]) -> dict[str, Any]:
+    """The summary: change any answer until the user is done."""
+    while True:
+        relevant = [q for q in bank.questions.values() if bank.relevant(q, answers)]
+        choice = asker.review([(q.id, show(answers[q.id])) for q in relevant])
+        if choice == DONE:
+            return answers
+        value = ask_one(bank.questions[choice], Step(1, 1, answers[choice], False), asker)
+        answers = {**answers, choice: value}
+        # A changed answer can make other questions relevant: ask those now.
+        before = {q.id for q in relevant}
+        newly = [q for q in bank.questions.values() if bank.relevant(q, answers) and q.id not in before]
+        for number, extra in enumerate(newly, start=1):
+            answers[extra.id] = ask_one(extra, Step(number, len(newly), answers[extra.id], False), asker)
 
-    def ask(self, question: Question, number: int, default: Any) -> str:
+
+def show(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _options(question: Question) -> list[tuple[Any, str]]:
+    if question.type == "bool":
+        return [(True, "yes"), (False, "no")]
+    return [(choice.value, f"{choice.value}: {choice.label}") for choice in question.choices]
+
+
+class PromptAsker:
+    """Arrow-key prompts (questionary, the prompt library copier uses)."""
+
+    def __init__(self) -> None:
+        import questionary
+
+        self.q = questionary
+
+    def ask(self, question: Question, step: Step) -> Any:
+        if step.error:
+            self.tell(f"  {step.error}")
+        title = f"({step.number}/{step.total}) {question.prompt}"
+        if question.type == "int":
+            hint = "  (? for help" + (", < to go back)" if step.can_go_back else ")")
+            text = self.q.text(title, default=show(step.current), instruction=hint).unsafe_ask()
+            return {"?": HELP, "<": BACK}.get(text.strip(), text)
+        choices = [self.q.Choice(title, value=value) for value, title in _options(question)]
+        choices += [self.q.Separator(), self.q.Choice("Show help", value=HELP)]
+        if step.can_go_back:
+            choices.append(self.q.Choice("Go back", value=BACK))
+        return self.q.select(title, choices=choices, default=_default(choices, step.current),
+                             instruction="(arrow keys, Enter)").unsafe_ask()
+
+    def tell(self, text: str) -> None:
+        self.q.print(text)
+
+    def review(self, rows: list[tuple[str, str]]) -> str:
+        choices = [self.q.Choice("Done: show the verdict", value=DONE), self.q.Separator()]
+        choices += [self.q.Choice(f"{qid:<18} {value}", value=qid) for qid, value in rows]
+        return str(self.q.select("Your answers (choose one to change it):", choices=choices,
+                                 instruction="(arrow keys, Enter)").unsafe_ask())
+
+    def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
+        choices = [self.q.Choice(title, value=value) for value, title in options]
+        return str(self.q.select(message, choices=choices, default=_default(choices, default)).unsafe_ask())
+
+    def text(self, message: str, default: str) -> str:
+        return str(self.q.text(message, default=default).unsafe_ask())
+
+
+def _default(choices: list[Any], current: Any) -> Any:
+    return next((choice for choice in choices if getattr(choice, "value", None) == current), None)
+
+
+class PlainAsker:
+    """Typed answers, for terminals that cannot draw menus (TERM=dumb)."""
+
+    def __init__(self) -> None:
         import typer
 
-        typer.echo(f"\n{number}. {question.prompt}")
-        typer.echo(f"   {question.help}")
-        for choice in question.choices:
-            typer.echo(f"     {choice.value:<12} {choice.label}")
-        shown = str(default).lower() if isinstance(default, bool) else str(default)
-        answer = typer.prompt(f"   [{question.allowed()}]", default=shown, show_default=True)
-        error = question.check(question.parse_text(answer))
-        if error:
-            typer.echo(f"   {error}; allowed: {question.allowed()}", err=True)
-        return str(answer)
+        self.typer = typer
+
+    def ask(self, question: Question, step: Step) -> Any:
+        if step.error:
+            self.tell(f"  {step.error}")
+        self.tell(f"({step.number}/{step.total}) {question.prompt}")
+        if question.type == "choice":
+            for _, title in _options(question):
+                self.tell(f"    {title}")
+        keys = "? for help" + (", < to go back" if step.can_go_back else "")
+        text = str(self.typer.prompt(f"  [{question.allowed()}; {keys}]", default=show(step.current)))
+        return {"?": HELP, "<": BACK}.get(text.strip(), text)
+
+    def tell(self, text: str) -> None:
+        if text:
+            self.typer.echo(text)
+
+    def review(self, rows: list[tuple[str, str]]) -> str:
+        self.tell("Your answers:")
+        for qid, value in rows:
+            self.tell(f"  {qid:<18} {value}")
+        ids = [qid for qid, _ in rows]
+        for _ in range(MAX_TRIES):
+            text = str(self.typer.prompt("  Type a question id to change it, or press Enter for the verdict",
+                                         default="", show_default=False)).strip()
+            if not text:
+                return DONE
+            if text in ids:
+                return text
+            self.tell(f"  '{text}' is not one of the questions above")
+        raise InputError(f"no valid choice after {MAX_TRIES} tries")
+
+    def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
+        values = [value for value, _ in options]
+        for value, title in options:
+            self.tell(f"    {value:<10} {title}")
+        for _ in range(MAX_TRIES):
+            text = str(self.typer.prompt(f"  {message}", default=default)).strip()
+            if text in values:
+                return text
+            self.tell(f"  allowed: {', '.join(values)}")
+        raise InputError(f"no valid choice after {MAX_TRIES} tries (allowed: {', '.join(values)})")
+
+    def text(self, message: str, default: str) -> str:
+        return str(self.typer.prompt(f"  {message}", default=default))
+
+
+REPORT_CHOICES = [
+    ("markdown", "Markdown (advisor-report.md)"),
+    ("html", "HTML, one self-contained file (advisor-report.html)"),
+    ("adr", "Decision record, MADR 4 (adr-0001-distribution.md)"),
+    ("json", "JSON (advisor-report.json)"),
+    ("text", "plain text (advisor-report.txt)"),
+    ("no", "No report"),
+]
+REPORT_PATHS = {"markdown": "advisor-report.md", "html": "advisor-report.html", "adr": "adr-0001-distribution.md",
+                "json": "advisor-report.json", "text": "advisor-report.txt"}
+
+
+def offer_report(asker: Asker, result: Any) -> str | None:
+    """Offer to write the report; never overwrites a file. Returns the path written."""
+    from pathlib import Path
+
+    from advisor.errors import AdvisorError
+    from advisor.files import write_atomically
+    from advisor.output import render
+
+    fmt = asker.select("Write the report to a file?", REPORT_CHOICES, "markdown")
+    if fmt == "no":
+        return None
+    name = REPORT_PATHS[fmt]
+    for _ in range(MAX_TRIES):
+        name = asker.text("File name:", name)
+        try:
+            write_atomically(Path(name), render(result, fmt), force=False)
+            return name
+        except AdvisorError as exc:
+            asker.tell(f"  {exc}; choose another name")
+    raise InputError(f"no usable file name after {MAX_TRIES} tries")
+
+
+def offer_starter(asker: Asker, result: Any) -> str | None:
+    """Offer to generate the starter for the verdict. Returns the directory created."""
+    from pathlib import Path
+
+    from advisor import scaffold
+    from advisor.errors import AdvisorError
+
+    stack = result.verdict.recommendation
+    answer = asker.select(f"Generate the {stack} starter project now?",
+                          [("yes", "Yes"), ("no", "No, maybe later (advisor new DIR --answers FILE)")], "yes")
+    if answer == "no":
+        return None
+    name = "my-service"
+    for _ in range(MAX_TRIES):
+        name = asker.text("Project directory (also its name):", name).strip()
+        try:
+            scaffold.generate(scaffold.plan(Path(name), Path(name).name, stack, force=False), result)
+            return name
+        except AdvisorError as exc:
+            asker.tell(f"  {exc}")
+    raise InputError(f"no usable project directory after {MAX_TRIES} tries")
+
+
+def terminal_asker(term: str) -> Asker:
+    """Menus with arrow keys, or typed answers on a terminal that cannot draw them."""
+    return PlainAsker() if term in ("dumb", "unknown") else PromptAsker()

@@ -41,7 +41,7 @@ def regenerate_reports(out: Path) -> None:
     """Every report format for every example's answers, under `out`."""
     sys.path.insert(0, str(ROOT))
     from advisor import advice
-    from advisor.cli import render
+    from advisor.output import render
 
     ruleset = advice.load_ruleset()
     for name in EXPECTED:

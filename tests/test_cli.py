@@ -176,7 +176,7 @@ def test_wizard_refuses_a_non_interactive_stdin(run: Run, monkeypatch: pytest.Mo
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     result = run("wizard")
     assert result.code == 2
-    assert "stdin is not interactive" in result.err
+    assert "stdin is not a terminal, so the wizard will not prompt" in result.err
 
 
 def test_internal_errors_exit_1_without_traceback(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,22 @@
+"""Rendering a verdict in one of the report formats; only Markdown, HTML and ADR load Jinja."""
+
+from __future__ import annotations
+
+import json
+
+from advisor import advice
+
+FORMATS = ("text", "markdown", "html", "json", "adr")
+
+
+def render(result: advice.Advice, output_format: str, date: str | None = None, color: bool = False) -> str:
+    """The report in one format; only Markdown, HTML and ADR load Jinja."""
+    if output_format == "json":
+        return json.dumps(advice.to_json_data(result), indent=2, ensure_ascii=False) + "\n"
+    if output_format == "text":
+        from advisor import textout
+
+        return textout.render(result, color)
+    from advisor import report
+
+    return report.render(result, output_format, date=date)
