@@ -1,0 +1,269 @@
+"""The wizard: the question flow through a scripted asker, and a real terminal typed into like a person."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from advisor import advice, wizard
+from advisor.errors import InputError
+from advisor.questions import Question
+
+BANK = advice.load_bank()
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Script:
+    """An asker that answers from a list and records what it was asked."""
+
+    def __init__(self, replies: list[Any], reviews: list[str] | None = None, picks: list[str] | None = None,
+                 texts: list[str] | None = None) -> None:
+        self.replies: Iterator[Any] = iter(replies)
+        self.reviews = iter(reviews or [wizard.DONE])
+        self.picks = iter(picks or [])
+        self.texts = iter(texts or [])
+        self.asked: list[tuple[str, int, int]] = []
+        self.told: list[str] = []
+        self.errors: list[str | None] = []
+
+    def ask(self, question: Question, step: wizard.Step) -> Any:
+        self.asked.append((question.id, step.number, step.total))
+        self.errors.append(step.error)
+        return next(self.replies, wizard.show(step.current))
+
+    def tell(self, text: str) -> None:
+        self.told.append(text)
+
+    def review(self, rows: list[tuple[str, str]]) -> str:
+        return next(self.reviews)
+
+    def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
+        return next(self.picks, default)
+
+    def text(self, message: str, default: str) -> str:
+        return next(self.texts, default)
+
+
+def test_the_four_questions_that_matter_come_first() -> None:
+    script = Script([])
+    wizard.ask_questions(BANK, script, {}, review_all=False)
+    assert [qid for qid, _, _ in script.asked[:4]] == ["latency", "scheduling", "browser_clients", "team_size"]
+    assert script.asked[0][1:] == (1, len(script.asked))
+
+
+def test_irrelevant_questions_are_skipped_and_become_relevant_when_earlier_answers_say_so() -> None:
+    quiet = Script([])
+    wizard.ask_questions(BANK, quiet, {}, review_all=False)
+    assert "connections" not in [qid for qid, _, _ in quiet.asked]
+    live = Script(["interactive", "none", "push"])
+    wizard.ask_questions(BANK, live, {}, review_all=False)
+    assert "connections" in [qid for qid, _, _ in live.asked]
+
+
+def test_back_returns_to_the_previous_question() -> None:
+    script = Script(["realtime", wizard.BACK, "relaxed", "light"])
+    answers = wizard.ask_questions(BANK, script, {}, review_all=False)
+    assert [qid for qid, _, _ in script.asked[:4]] == ["latency", "scheduling", "latency", "scheduling"]
+    assert (answers["latency"], answers["scheduling"]) == ("relaxed", "light")
+
+
+def test_help_is_shown_on_demand_and_the_question_asked_again() -> None:
+    script = Script([wizard.HELP, "realtime"])
+    answers = wizard.ask_questions(BANK, script, {}, review_all=False)
+    assert script.told[0] == BANK.questions["latency"].help
+    assert script.asked[:2] == [("latency", 1, script.asked[0][2]), ("latency", 1, script.asked[0][2])]
+    assert answers["latency"] == "realtime"
+
+
+def test_a_wrong_value_is_asked_again_with_the_allowed_values() -> None:
+    script = Script(["interactive", "none", "none", "many", "12"])
+    answers = wizard.ask_questions(BANK, script, {}, review_all=False)
+    assert answers["team_size"] == 12
+    assert script.errors[4] == "expected an integer, not text 'many'; allowed: an integer from 1 to 10000"
+
+
+def test_endless_wrong_values_stop_with_an_input_error() -> None:
+    script = Script(["fast", "faster", "fastest"])
+    with pytest.raises(InputError, match="no valid answer to 'latency' after 3 tries"):
+        wizard.ask_questions(BANK, script, {}, review_all=False)
+
+
+def test_prefilled_answers_are_not_asked_unless_reviewing() -> None:
+    given = {"latency": "realtime", "team_size": 7}
+    skipped = Script([])
+    answers = wizard.ask_questions(BANK, skipped, given, review_all=False)
+    assert {"latency", "team_size"}.isdisjoint(qid for qid, _, _ in skipped.asked)
+    assert answers["team_size"] == 7
+    reviewed = Script([])
+    wizard.ask_questions(BANK, reviewed, given, review_all=True)
+    assert reviewed.asked[0][0] == "latency"
+
+
+def test_the_summary_changes_an_answer_and_asks_what_it_makes_relevant() -> None:
+    answers = wizard.ask_questions(BANK, Script([]), {}, review_all=False)
+    script = Script(["push", "large", "true"], reviews=["browser_clients", wizard.DONE])
+    changed = wizard.review(BANK, script, answers)
+    assert changed["browser_clients"] == "push"
+    assert [qid for qid, _, _ in script.asked] == ["browser_clients", "connections", "missed_messages"]
+    assert (changed["connections"], changed["missed_messages"]) == ("large", True)
+
+
+def test_offers_write_the_report_and_the_starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "advisor-report.md").write_text("mine", encoding="utf-8")
+    ruleset = advice.load_ruleset()
+    result = advice.advise(ruleset, BANK.defaults())
+    script = Script([], picks=["markdown", "yes"], texts=["advisor-report.md", "other.md", "board"])
+    assert wizard.offer_report(script, result) == "other.md"
+    assert (tmp_path / "advisor-report.md").read_text(encoding="utf-8") == "mine"
+    assert "file exists" in script.told[0]
+    assert (tmp_path / "other.md").read_text(encoding="utf-8").startswith("# Distribution decision")
+    assert wizard.offer_starter(script, result) == "board"
+    assert (tmp_path / "board" / ".advisor-answers.yml").is_file()
+
+
+def test_saving_answers_over_an_existing_file_is_refused_before_any_question(tmp_path: Path) -> None:
+    existing = tmp_path / "answers.yml"
+    existing.write_text("keep", encoding="utf-8")
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "advisor", "wizard", "--save-answers", str(existing)],
+                          cwd=str(tmp_path), env=_env(), encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 3
+    assert existing.read_text(encoding="utf-8") == "keep"
+
+
+def _env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR")}
+    # pexpect does not answer prompt_toolkit's cursor-position requests; without this each prompt waits for one.
+    return {**env, "TERM": "xterm-256color", "PYTHONPATH": str(ROOT), "PROMPT_TOOLKIT_NO_CPR": "1"}
+
+
+DOWN, UP, ENTER = "\x1b[B", "\x1b[A", "\r"
+
+
+@pytest.mark.slow
+def test_a_person_in_a_real_terminal_gets_a_report_and_a_starter(tmp_path: Path) -> None:
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "advisor"], cwd=str(tmp_path), env=_env(), encoding="utf-8",
+                          timeout=20, dimensions=(40, 120))
+
+    def choose(expected: str, *keys: str) -> None:
+        child.expect_exact(expected)
+        child.expect_exact("(arrow keys, Enter)")
+        for key in keys:
+            child.send(key)
+        child.send(ENTER)
+
+    choose("(1/", UP)                                  # latency: realtime
+    choose("(2/", DOWN, DOWN, DOWN)                    # scheduling: Show help
+    child.expect_exact("Nightly reports")              # the help text
+    choose("(2/")                                      # scheduling: none (the default)
+    choose("(3/", UP)                                  # browser clients: Go back
+    choose("(2/", DOWN, DOWN)                          # scheduling: critical
+    choose("(3/", DOWN)                                # browser clients: push
+    child.expect_exact("(4/")                          # team size, typed
+    child.send("\x15many" + ENTER)                     # clear the default, type a wrong value
+    child.expect_exact("expected an integer")
+    child.send("\x156" + ENTER)
+    for _ in range(40):                                # the rest: the defaults
+        if child.expect_exact(["Your answers", "(arrow keys, Enter)"]) == 0:
+            break
+        child.send(ENTER)
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(DOWN + ENTER)                           # change the answer to latency
+    choose("(1/1)", DOWN)                              # latency: interactive
+    choose("Your answers")                             # done
+    child.expect_exact("Verdict: Hybrid")
+    child.expect_exact("Write the report to a file?")
+    child.send(ENTER)                                  # Markdown
+    child.expect_exact("File name:")
+    child.send(ENTER)
+    child.expect_exact("Generate the hybrid starter project now?")
+    child.send(ENTER)
+    child.expect_exact("Project directory")
+    child.send("\x15live-imports" + ENTER)
+    child.expect_exact("starter created: live-imports")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    report = (tmp_path / "advisor-report.md").read_text(encoding="utf-8")
+    assert "| `latency`: How fast must a triggered action reach the user or caller? | `interactive` |" in report
+    assert "| `team_size`: How many engineers will build and operate it? | `6` |" in report
+    assert (tmp_path / "live-imports" / "docs" / "adr" / "0001-use-hybrid.md").is_file()
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_a_prompt_exits_130_and_writes_nothing(tmp_path: Path) -> None:
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "advisor", "wizard", "--save-answers", "a.yml"],
+                          cwd=str(tmp_path), env=_env(), encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(ENTER)
+    child.expect_exact("(2/")
+    child.expect_exact("(arrow keys, Enter)")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Traceback" not in (child.before or "")
+    assert list(tmp_path.iterdir()) == []
+
+
+COLOUR_SGR = r"\x1b\[(?:[0-9;]*;)?(?:3[0-8]|9[0-7]|4[0-8]|10[0-7])(?:;[0-9;]*)?m"
+
+
+@pytest.mark.slow
+def test_no_color_prompts_carry_no_colour(tmp_path: Path) -> None:
+    import re
+
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "advisor"], cwd=str(tmp_path), env={**_env(), "NO_COLOR": "1"},
+                          encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child.expect_exact("(arrow keys, Enter)")
+    seen = (child.before or "") + str(child.after)
+    child.send(ENTER)
+    child.expect_exact("(arrow keys, Enter)")
+    seen += child.before or ""
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    assert "\x1b[" in seen  # it is a styled prompt (bold, reverse video) ...
+    assert not re.search(COLOUR_SGR, seen)  # ... with no colour in it
+
+
+@pytest.mark.slow
+def test_a_dumb_terminal_gets_typed_questions_and_no_escape_codes(tmp_path: Path) -> None:
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "advisor", "wizard", "--save-answers", "answers.yml"],
+                          cwd=str(tmp_path), env={**_env(), "TERM": "dumb"}, encoding="utf-8", timeout=20,
+                          dimensions=(40, 120))
+    transcript = ""
+    for _ in range(40):
+        index = child.expect_exact(["? for help", "Type a question id"])
+        transcript += child.before or ""
+        if index == 1:
+            break
+        child.send("realtime" + ENTER if "(1/" in (child.before or "") else ENTER)
+    child.send(ENTER)
+    child.expect_exact("Write the report to a file?")
+    transcript += child.before or ""
+    child.send("no" + ENTER)
+    child.expect_exact("starter project now?")
+    child.send("no" + ENTER)
+    child.expect(pexpect.EOF)
+    transcript += child.before or ""
+    child.close()
+    assert child.exitstatus == 0
+    assert "\x1b" not in transcript
+    assert "latency: realtime" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
