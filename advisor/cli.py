@@ -299,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
     except click_exc.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except EOFError:
+        # Ctrl-D at a prompt: the answers ended before the wizard did (RELIABILITY C2).
+        sys.stderr.write("\ninput ended before the wizard finished; nothing was written\n")
+        return EXIT_INPUT
     except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("\ninterrupted\n")
         return EXIT_INTERRUPTED
