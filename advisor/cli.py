@@ -197,12 +197,16 @@ def wizard(
     given.update(advice.given_answers(ruleset.questions, answers, set_))
     asker = wiz.terminal_asker(os.environ.get("TERM", ""))
     asker.tell(f"advisor {__version__}: a few questions about your system, then a verdict with its reasons.")
-    resolved = wiz.review(ruleset.questions, asker, wiz.ask_questions(ruleset.questions, asker, given, review_all))
-    result = advice.advise(ruleset, resolved)
-    typer.echo("")
-    typer.echo(textout.summary(result, _wants_color()))
-    report_path = wiz.offer_report(asker, result)
-    project = wiz.offer_starter(asker, result)
+    try:
+        resolved = wiz.review(ruleset.questions, asker, wiz.ask_questions(ruleset.questions, asker, given, review_all))
+        result = advice.advise(ruleset, resolved)
+        typer.echo("")
+        typer.echo(textout.summary(result, _wants_color()))
+        report_path = wiz.offer_report(asker, result)
+        project = wiz.offer_starter(asker, result)
+    except EOFError:
+        # Ctrl-D at a prompt: the answers ended before the wizard did (RELIABILITY C2).
+        raise InputError("input ended before the wizard finished; nothing was written") from None
     if save_answers is not None:
         write_atomically(save_answers, answers_mod.dump(resolved), force=False)
     for line in _wizard_done(report_path, project, save_answers):
@@ -291,6 +295,15 @@ def rules_lint(
 def main(argv: list[str] | None = None) -> int:
     """The error boundary: run the app and turn every outcome into an exit code."""
     command = typer.main.get_command(app)
+    if sys.stdout is None:
+        # Started with stdout closed (advisor ... >&-): say so where we still can.
+        if sys.stderr is not None:
+            sys.stderr.write("advisor: standard output is closed; nothing to write to\n")
+        return EXIT_RUNTIME
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal that cannot show a character (PYTHONIOENCODING=ascii, LANG=C) gets an escape, not a crash.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         result = command.main(args=argv, prog_name="advisor", standalone_mode=False)
     except click_exc.UsageError as exc:
@@ -299,10 +312,6 @@ def main(argv: list[str] | None = None) -> int:
     except click_exc.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except EOFError:
-        # Ctrl-D at a prompt: the answers ended before the wizard did (RELIABILITY C2).
-        sys.stderr.write("\ninput ended before the wizard finished; nothing was written\n")
-        return EXIT_INPUT
     except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("\ninterrupted\n")
         return EXIT_INTERRUPTED

@@ -9,6 +9,7 @@ rendered, and no user text is ever rendered as a template.
 
 from __future__ import annotations
 
+import errno
 import json
 import keyword
 import os
@@ -43,9 +44,13 @@ WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10
 
 
 class Terminated(AdvisorError):
-    """SIGTERM arrived while generating (exit 143, like a shell)."""
+    """SIGTERM or SIGHUP arrived while generating (exit 128 + the signal, like a shell)."""
 
     exit_code = 143
+
+
+class WriteError(AdvisorError):
+    """The file system refused a write (exit 1); nothing was left behind."""
 
 
 @dataclass(frozen=True)
@@ -169,29 +174,39 @@ def dry_run(plan_: Plan, advice: Advice) -> list[str]:
 def generate(plan_: Plan, advice: Advice) -> list[str]:
     """Render into staging beside the target, then move into place in one step."""
     parent = plan_.target.resolve().parent
-    staging = Path(tempfile.mkdtemp(prefix=".advisor-new-", dir=parent))
     try:
-        with _sigterm_raises():
+        staging = Path(tempfile.mkdtemp(prefix=".advisor-new-", dir=parent))
+    except OSError as exc:
+        raise WriteError(f"{parent}: cannot write here ({exc.strerror}); nothing was written") from None
+    try:
+        with _signals_raise():
             project = render(plan_, advice, staging)
             files = file_tree(project)
             _move_into_place(project, plan_.target, plan_.force)
         return files
+    except OSError as exc:
+        # A full disk, a permission error: the staging directory goes, the target stays as it was.
+        where = exc.filename or plan_.target
+        raise WriteError(f"{where}: {exc.strerror or exc}; nothing was written") from None
     finally:
         _remove_quietly(staging)
 
 
 @contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """Python's default SIGTERM skips cleanup; raise instead so `finally` removes staging."""
+def _signals_raise() -> Iterator[None]:
+    """Python's default SIGTERM and SIGHUP skip cleanup; raise instead so `finally` removes staging."""
 
     def handler(signum: int, frame: Any) -> None:
-        raise Terminated("terminated; nothing was written")
+        error = Terminated(f"{signal.Signals(signum).name}; nothing was written")
+        error.exit_code = 128 + signum
+        raise error
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _remove_quietly(path: Path) -> None:
@@ -209,7 +224,9 @@ def _move_into_place(project: Path, target: Path, force: bool) -> None:
             # rename(2) is atomic and replaces only an empty directory: a concurrent run loses.
             os.rename(project, target)
         except OSError as exc:
-            raise RefusedError(f"{target}: appeared or filled up while generating ({exc.strerror})") from None
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            raise RefusedError(f"{target}: appeared or filled up while generating; nothing was written") from None
         return
     if not force:
         # Another run filled the target after our checks: it wins, we write nothing.
