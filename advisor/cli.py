@@ -17,7 +17,16 @@ import typer
 from typer._click import exceptions as click_exc
 
 from advisor import __version__, advice
-from advisor.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_RUNTIME, AdvisorError, InputError, RefusedError
+from advisor.errors import (
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_RUNTIME,
+    AdvisorError,
+    DataError,
+    InputError,
+    RefusedError,
+    printable,
+)
 from advisor.files import write_atomically
 from advisor.output import render
 
@@ -316,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("\ninterrupted\n")
         return EXIT_INTERRUPTED
     except AdvisorError as exc:
-        sys.stderr.write(f"{exc}\n")
+        lines = str(exc).split("\n") if isinstance(exc, DataError) else [str(exc)]
+        sys.stderr.write("".join(f"{printable(line)}\n" for line in lines))
         return exc.exit_code
     except BrokenPipeError:
         # Reader went away (advisor ... | head): nothing more to say, and no traceback.

@@ -6,7 +6,15 @@ found in one run, so the user sees them all at once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Control characters from data shown escaped: one problem stays one line, and no terminal escapes."""
+    return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
 
 EXIT_OK = 0
 EXIT_RUNTIME = 1
@@ -27,8 +35,8 @@ class Problem:
     hint: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.path}:{self.line}:{self.col}: error[{self.code}]: {self.message}"
-        return f"{text} ({self.hint})" if self.hint else text
+        text = f"{printable(self.path)}:{self.line}:{self.col}: error[{self.code}]: {printable(self.message)}"
+        return f"{text} ({printable(self.hint)})" if self.hint else text
 
 
 class AdvisorError(Exception):
