@@ -73,6 +73,11 @@ def parse_sets(pairs: list[str], bank: QuestionBank) -> dict[str, Any]:
     return answers
 
 
+def as_text(value: Any) -> str:
+    """An answer as users write it: booleans in lowercase, like YAML."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def complete(bank: QuestionBank, *layers: dict[str, Any]) -> dict[str, Any]:
     """Defaults overlaid with each layer in turn, in the bank's question order."""
     merged = bank.defaults()

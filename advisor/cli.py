@@ -235,13 +235,15 @@ def _wizard_done(report_path: str | None, project: str | None, saved: Path | Non
 @app.command()
 def questions(output_format: TextOrJson = typer.Option(TextOrJson.text, "--format")) -> int:
     """List the question bank: ids, allowed values, defaults and help."""
+    from advisor import answers as answers_mod
+
     bank = advice.load_bank()
     if output_format == TextOrJson.json:
         rows = [_question_row(q) for q in bank.questions.values()]
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return 0
     for question in bank.questions.values():
-        default = str(question.default).lower() if isinstance(question.default, bool) else question.default
+        default = answers_mod.as_text(question.default)
         typer.echo(f"{question.id} ({question.type}; default {default})")
         typer.echo(f"  {question.prompt}")
         typer.echo(f"  allowed: {question.allowed()}")

@@ -17,10 +17,11 @@ from urllib.parse import quote
 
 from advisor import __version__, resources
 from advisor.advice import Advice
+from advisor.answers import as_text as answer_text
 from advisor.engine import ranking
+from advisor.rules import OPTION_NAMES as NAMES
 from advisor.rules import OPTIONS, Rule
 
-NAMES = {"celery": "Celery", "crossbar": "Crossbar.io", "hybrid": "Hybrid (Celery + Crossbar.io)"}
 JINJA_FORMATS = {"markdown": "report.md.j2", "html": "report.html.j2", "adr": "adr.md.j2"}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
 CHART_WIDTH = 360
@@ -58,10 +59,6 @@ def _environment(autoescape: bool) -> Any:
 
 def environment_for(fmt: str) -> Any:
     return _environment(fmt == "html")
-
-
-def answer_text(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _bar(score: int, top: int, width: int = 20) -> str:

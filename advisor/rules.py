@@ -20,6 +20,7 @@ from advisor.questions import QuestionBank
 from advisor.yamlsrc import Doc, load_file
 
 OPTIONS = ("celery", "crossbar", "hybrid")
+OPTION_NAMES = {"celery": "Celery", "crossbar": "Crossbar.io", "hybrid": "Hybrid (Celery + Crossbar.io)"}
 KINDS = ("score", "caveat")
 EFFECT_RANGE = (-5, 5)
 RULE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

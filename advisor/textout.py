@@ -13,12 +13,13 @@ import textwrap
 from typing import Any
 
 from advisor.advice import Advice
+from advisor.answers import as_text
 from advisor.engine import ranking
+from advisor.rules import OPTION_NAMES as NAMES
 from advisor.rules import Rule
 
 WIDTH = 80
 TOP_REASONS = 6
-NAMES = {"celery": "Celery", "crossbar": "Crossbar.io", "hybrid": "Hybrid (Celery + Crossbar.io)"}
 ARCHITECTURE = {
     "celery": [
         "your app --task.delay()--> broker (Redis, RabbitMQ or SQS)",
@@ -117,7 +118,7 @@ def _reasons(fired: tuple[Rule, ...]) -> tuple[str, list[str]]:
 
 
 def _answer(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else clean(value)
+    return clean(as_text(value))
 
 
 def _flips(advice: Advice) -> tuple[str, list[str]]:

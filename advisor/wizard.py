@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from advisor.answers import as_text
 from advisor.errors import InputError
 from advisor.questions import Question, QuestionBank
 
@@ -111,7 +112,7 @@ def review(bank: QuestionBank, asker: Asker, answers: dict[str, Any]) -> dict[st
 
 
 def show(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    return as_text(value)
 
 
 def _options(question: Question) -> list[tuple[Any, str]]:
