@@ -91,14 +91,18 @@ def recommend(
     rules: list[Path] = RulesOpt,
 ) -> int:
     """Print a verdict for the given answers, with reasons, flips and caveats."""
-    if answers is None and not set_ and not defaults:
-        raise InputError("no answers given: pass --answers FILE, --set ID=VALUE or --defaults")
     _check_date(date)
-    ruleset = advice.load_ruleset(rules)
-    resolved = advice.resolve_answers(ruleset.questions, answers, set_)
-    result = advice.advise(ruleset, resolved)
+    result = _advice_from_options(answers, set_, defaults, rules)
     _emit(render(result, output_format.value, date, color=output is None and _wants_color()), output, force)
     return 0
+
+
+def _advice_from_options(answers: Path | None, sets: list[str], defaults: bool, rules: list[Path]) -> advice.Advice:
+    """The verdict for recommend's and new's answer options; a typo never turns into a default verdict."""
+    if answers is None and not sets and not defaults:
+        raise InputError("no answers given: pass --answers FILE, --set ID=VALUE or --defaults")
+    ruleset = advice.load_ruleset(rules)
+    return advice.advise(ruleset, advice.resolve_answers(ruleset.questions, answers, sets))
 
 
 def _check_date(date: str | None) -> None:
@@ -149,10 +153,7 @@ def new(
     """Create the starter project for the verdict, with its decision record."""
     from advisor import scaffold
 
-    if answers is None and not set_ and not defaults:
-        raise InputError("no answers given: pass --answers FILE, --set ID=VALUE or --defaults")
-    ruleset = advice.load_ruleset(rules)
-    result = advice.advise(ruleset, advice.resolve_answers(ruleset.questions, answers, set_))
+    result = _advice_from_options(answers, set_, defaults, rules)
     chosen = stack.value if stack else result.verdict.recommendation
     plan = scaffold.plan(directory, name, chosen, force)
     if dry_run:
