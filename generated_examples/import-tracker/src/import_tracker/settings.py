@@ -60,7 +60,8 @@ class Settings:
             redis_db=_int(env, "REDIS_DB", cls.redis_db, 0, 14),
             beat_interval_seconds=_int(env, "BEAT_INTERVAL_SECONDS", cls.beat_interval_seconds, 1, 86400),
             heartbeat_key=env.get("HEARTBEAT_KEY") or cls.heartbeat_key,
-            reports_dir=env.get("REPORTS_DIR") or os.path.join("/tmp", f"{PACKAGE}-reports"),
+            # Not a fixed /tmp path, which another local user could create first.
+            reports_dir=env.get("REPORTS_DIR") or os.path.join(os.getcwd(), ".devstack", "reports"),
             router_host=env.get("ROUTER_HOST") or cls.router_host,
             router_port=_int(env, "ROUTER_PORT", cls.router_port, 1),
         )

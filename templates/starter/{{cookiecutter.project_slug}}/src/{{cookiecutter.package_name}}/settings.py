@@ -103,7 +103,8 @@ class Settings:
 {%- endif %}
 {%- endif %}
 {%- if cookiecutter.use_celery and cookiecutter.durable_work %}
-            reports_dir=env.get("REPORTS_DIR") or os.path.join("/tmp", f"{PACKAGE}-reports"),
+            # Not a fixed /tmp path, which another local user could create first.
+            reports_dir=env.get("REPORTS_DIR") or os.path.join(os.getcwd(), ".devstack", "reports"),
 {%- endif %}
 {%- if cookiecutter.use_crossbar %}
             router_host=env.get("ROUTER_HOST") or cls.router_host,
