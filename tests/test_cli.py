@@ -226,11 +226,11 @@ def test_broken_rule_files_in_a_rules_dir_are_located(run: Run, tmp_path: Path) 
     (rules_dir / "b.yaml").write_text("version: 1\nrules: [\n", encoding="utf-8")
     result = run("recommend", "--defaults", "--rules", str(rules_dir))
     assert result.code == 2
-    assert result.err.splitlines() == [
-        f"{rules_dir}/a.yaml:4:5: error[duplicate-key]: key 'id' appears twice (first at line 3)",
-        f"{rules_dir}/b.yaml:3:1: error[yaml-syntax]: expected the node content, but found '<stream end>' "
-        "(while parsing a flow node)",
-    ]
+    lines = result.err.splitlines()
+    assert lines[0] == f"{rules_dir}/a.yaml:4:5: error[duplicate-key]: key 'id' appears twice (first at line 3)"
+    # The wording comes from the YAML parser (libyaml or PyYAML's own); the place and code are ours.
+    assert lines[1].startswith(f"{rules_dir}/b.yaml:3:1: error[yaml-syntax]: ")
+    assert len(lines) == 2
 
 
 def test_json_output_is_identical_across_hash_seeds(tmp_path: Path) -> None:
