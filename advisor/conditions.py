@@ -43,8 +43,29 @@ class Test:
     operator: str
     operand: Any
 
-    def holds(self, answers: Answers) -> bool:
+    def __post_init__(self) -> None:
+        # Compiled once at load: evaluation is the engine's hot loop (thousands of verdicts a second).
+        object.__setattr__(self, "holds", _compile(self.question, self.operator, self.operand))
+
+    def holds(self, answers: Answers) -> bool:  # replaced per instance by the compiled check
         return OPERATORS[self.operator](self.question, answers[self.question.id], self.operand)
+
+
+def _compile(question: Question, operator: str, operand: Any) -> Callable[[Answers], bool]:
+    qid = question.id
+    if operator == "equals":
+        return lambda answers: bool(answers[qid] == operand)
+    if operator == "not_equals":
+        return lambda answers: bool(answers[qid] != operand)
+    if operator in LIST_OPERATORS:
+        members = frozenset(operand)
+        if operator == "in":
+            return lambda answers: answers[qid] in members
+        return lambda answers: answers[qid] not in members
+    bound, rank = question.rank(operand), question.rank
+    if operator == "at_least":
+        return lambda answers: rank(answers[qid]) >= bound
+    return lambda answers: rank(answers[qid]) <= bound
 
 
 @dataclass(frozen=True)
@@ -52,7 +73,10 @@ class All:
     parts: tuple[Condition, ...]
 
     def holds(self, answers: Answers) -> bool:
-        return all(part.holds(answers) for part in self.parts)
+        for part in self.parts:
+            if not part.holds(answers):
+                return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -60,7 +84,10 @@ class Any_:
     parts: tuple[Condition, ...]
 
     def holds(self, answers: Answers) -> bool:
-        return any(part.holds(answers) for part in self.parts)
+        for part in self.parts:
+            if part.holds(answers):
+                return True
+        return False
 
 
 @dataclass(frozen=True)
