@@ -53,6 +53,7 @@ class ReportFormat(StrEnum):
     html = "html"
     json = "json"
     adr = "adr"
+    csv = "csv"
 
 
 def _version(value: bool) -> None:
@@ -89,11 +90,34 @@ def recommend(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --output file."),
     date: str | None = typer.Option(None, "--date", help="Report date (YYYY-MM-DD) for reproducible output."),
     rules: list[Path] = RulesOpt,
+    batch: Path | None = typer.Option(None, "--batch", help="A portfolio: YAML or CSV of named answer sets.",
+                                      dir_okay=False),
 ) -> int:
     """Print a verdict for the given answers, with reasons, flips and caveats."""
     _check_date(date)
+    if batch is not None:
+        return _recommend_batch(batch, answers, output_format.value, output, force, rules)
+    if output_format == ReportFormat.csv:
+        raise InputError("--format csv is for --batch; use text, markdown, html, json or adr")
     result = _advice_from_options(answers, set_, defaults, rules)
     _emit(render(result, output_format.value, date, color=output is None and _wants_color()), output, force)
+    return 0
+
+
+def _recommend_batch(path: Path, answers: Path | None, fmt: str, output: Path | None, force: bool,
+                     rules: list[Path]) -> int:
+    """One verdict per service; bad rows are reported and skipped, and make the exit code 2."""
+    from advisor import batch
+
+    if answers is not None:
+        raise InputError("--batch and --answers do not go together: the batch file holds the answers")
+    if fmt not in ("text", "json", "csv"):
+        raise InputError(f"--batch writes text, json or csv, not {fmt}")
+    ruleset = advice.load_ruleset(rules)
+    services, problems = batch.load(path, ruleset.questions)
+    _emit(batch.render(batch.decide_all(ruleset, services), fmt), output, force)
+    if problems:
+        raise DataError(problems)
     return 0
 
 
