@@ -1,0 +1,182 @@
+"""The starters' round trips against minimal hand-written apps, in the same run.
+
+    .venv/bin/python benchmarks/starters.py [--quick]
+
+Celery: `add.delay(2, 3).get()` through generated_examples/orders-worker's configuration and
+worker, against benchmarks/minimal/minimal_celery.py on the same redis-server. WAMP: a call
+to the live-board backend's `hello` through its router configuration (authenticated backend,
+least-privilege browser role), against benchmarks/minimal/ (an open local router and a bare
+callee). Each reports p50, p99 and throughput; the results are merged into results.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "generated_examples"
+MINIMAL = Path(__file__).resolve().parent / "minimal"
+sys.path[:0] = [str(EXAMPLES / "orders-worker" / "src"), str(EXAMPLES / "live-board" / "src")]
+
+from live_board import router as live_router  # noqa: E402
+from orders_worker import devstack  # noqa: E402
+
+
+def latencies(samples: list[float], seconds: float, count: int) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50_ms": statistics.median(ordered) * 1000, "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
+            "throughput_per_s": count / seconds}
+
+
+def measure_celery(app: Any, name: str, runs: int) -> dict[str, float]:
+    for _ in range(20):  # warm up connections and the worker's pool
+        app.send_task(name, (2, 3)).get(timeout=10)
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        assert app.send_task(name, (2, 3)).get(timeout=10) == 5
+        samples.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    pending = [app.send_task(name, (2, 3)) for _ in range(runs)]
+    for result in pending:
+        result.get(timeout=30)
+    return latencies(samples, time.perf_counter() - start, runs)
+
+
+def celery_figures(log_dir: Path, runs: int) -> dict[str, Any]:
+    from celery import Celery
+
+    from orders_worker.celery_app import make_app
+    from orders_worker.settings import Settings
+
+    password = secrets.token_urlsafe(16)
+    redis, port = devstack.start_redis(log_dir, password)
+    procs = [redis]
+    try:
+        env = {**os.environ, "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(port), "REDIS_PASSWORD": password,
+               "REDIS_DB": "0"}
+        procs.append(devstack.start_worker(env, log_dir))
+        starter = measure_celery(make_app(Settings.from_env(env), set_as_current=False), "orders_worker.tasks.add",
+                                 runs)
+        url = f"redis://:{password}@127.0.0.1:{port}"
+        minimal_env = {**env, "BENCH_BROKER": f"{url}/4", "BENCH_BACKEND": f"{url}/5",
+                       "PYTHONPATH": str(MINIMAL)}
+        minimal_app = Celery("minimal", broker=f"{url}/4", backend=f"{url}/5")
+        argv = [sys.executable, "-m", "celery", "-A", "minimal_celery", "worker", "-c", "2", "-n", "minimal@%h",
+                "--without-mingle", "--without-gossip", "-l", "warning"]
+        procs.append(devstack.start_process("minimal-worker", argv, env=minimal_env, cwd=MINIMAL, log_dir=log_dir,
+                                            ready=lambda: bool(minimal_app.control.ping(timeout=0.5)), timeout=60))
+        minimal = measure_celery(minimal_app, "minimal_celery.add", runs)
+    finally:
+        devstack.stop_all(reversed(procs))
+    return {"starter": starter, "minimal": minimal, "p50_ratio": starter["p50_ms"] / minimal["p50_ms"]}
+
+
+async def measure_wamp(url: str, realm: str, procedure: str, runs: int) -> dict[str, float]:
+    from autobahn.asyncio.wamp import ApplicationSession
+    from autobahn.wamp.types import ComponentConfig
+
+    joined: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    class Client(ApplicationSession):
+        async def onJoin(self, details: Any) -> None:  # noqa: N802 (Autobahn's name)
+            joined.set_result(self)
+
+    from autobahn.asyncio.websocket import WampWebSocketClientFactory
+
+    session = Client(ComponentConfig(realm))
+    factory = WampWebSocketClientFactory(lambda: session, url=url)
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    transport, _ = await asyncio.get_running_loop().create_connection(factory, host, int(port))
+    client = await asyncio.wait_for(joined, 10)
+    for _ in range(20):
+        await client.call(procedure, "bench")
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await client.call(procedure, "bench")
+        samples.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    await asyncio.gather(*(client.call(procedure, "bench") for _ in range(runs)))
+    figures = latencies(samples, time.perf_counter() - start, runs)
+    client.leave()
+    transport.close()
+    return figures
+
+
+def wamp_figures(log_dir: Path, runs: int) -> dict[str, Any]:
+    project = EXAMPLES / "live-board"
+    port = devstack.free_port()
+    env = {**os.environ, "BACKEND_SECRET": secrets.token_urlsafe(24), "ROUTER_PORT": str(port)}
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-cbdir-"))
+    procs = []
+    try:
+        procs.append(live_router.start_router(project, port, env, log_dir, run_dir=run_dir))
+        procs.append(live_router.start_backend(project, env, log_dir))
+        starter = asyncio.run(measure_wamp(f"ws://127.0.0.1:{port}/ws", "live_board", "live_board.public.hello", runs))
+        devstack.stop_all(reversed(procs))
+        procs = []
+        procs += _minimal_router(log_dir, run_dir)
+        minimal = asyncio.run(measure_wamp(f"ws://127.0.0.1:{procs[0].port}", "bench", "bench.hello", runs))
+    finally:
+        devstack.stop_all(reversed(procs))
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return {"starter": starter, "minimal": minimal, "p50_ratio": starter["p50_ms"] / minimal["p50_ms"]}
+
+
+def _minimal_router(log_dir: Path, run_dir: Path) -> list[Any]:
+    port = devstack.free_port()
+    cbdir = run_dir / "minimal"
+    cbdir.mkdir()
+    config = json.loads((MINIMAL / "config.json").read_text(encoding="utf-8"))
+    config["workers"][0]["transports"][0]["endpoint"]["port"] = port
+    (cbdir / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    crossbar = live_router.find_crossbar(EXAMPLES / "live-board", os.environ)
+    router = devstack.start_process("minimal-router", [crossbar, "start", "--cbdir", str(cbdir)], env=dict(os.environ),
+                                    cwd=cbdir, log_dir=log_dir, ready=lambda: _port_open(port), timeout=60)
+    router.port = port  # type: ignore[attr-defined]
+    env = {**os.environ, "BENCH_URL": f"ws://127.0.0.1:{port}"}
+    log = Path(log_dir) / "minimal-callee.log"
+    callee = devstack.start_process("minimal-callee", [sys.executable, str(MINIMAL / "minimal_callee.py")], env=env,
+                                    cwd=MINIMAL, log_dir=log_dir, timeout=30,
+                                    ready=lambda: log.exists() and b"minimal callee ready" in log.read_bytes())
+    return [router, callee]
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def main() -> None:
+    runs = 200 if "--quick" in sys.argv else 1000
+    with tempfile.TemporaryDirectory(prefix="bench-logs-") as logs:
+        figures = {"celery": celery_figures(Path(logs), runs), "wamp": wamp_figures(Path(logs), runs)}
+    out = ROOT / "benchmarks" / "results.json"
+    results = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    results["starters"] = figures
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    for name, item in figures.items():
+        s, m = item["starter"], item["minimal"]
+        print(f"{name:<7} starter p50 {s['p50_ms']:.2f} ms p99 {s['p99_ms']:.2f} ms {s['throughput_per_s']:.0f}/s | "
+              f"minimal p50 {m['p50_ms']:.2f} ms p99 {m['p99_ms']:.2f} ms {m['throughput_per_s']:.0f}/s | "
+              f"p50 ratio {item['p50_ratio']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
