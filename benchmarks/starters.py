@@ -55,7 +55,6 @@ def measure_celery(app: Any, name: str, runs: int) -> dict[str, float]:
 
 def celery_figures(log_dir: Path, runs: int) -> dict[str, Any]:
     from celery import Celery
-
     from orders_worker.celery_app import make_app
     from orders_worker.settings import Settings
 
@@ -89,7 +88,7 @@ async def measure_wamp(url: str, realm: str, procedure: str, runs: int) -> dict[
     joined: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
     class Client(ApplicationSession):
-        async def onJoin(self, details: Any) -> None:  # noqa: N802 (Autobahn's name)
+        async def onJoin(self, details: Any) -> None:
             joined.set_result(self)
 
     from autobahn.asyncio.websocket import WampWebSocketClientFactory

@@ -1,6 +1,5 @@
 """The smallest Autobahn asyncio callee: the baseline for the starter's backend component."""
 
-import asyncio
 import os
 import sys
 
@@ -8,7 +7,7 @@ from autobahn.asyncio.wamp import ApplicationRunner, ApplicationSession
 
 
 class Callee(ApplicationSession):
-    async def onJoin(self, details):  # noqa: N802 (Autobahn's name)
+    async def onJoin(self, details):
         await self.register(lambda name="world": f"hello, {name}", "bench.hello")
         print("minimal callee ready", flush=True)
 
