@@ -1,5 +1,8 @@
 """Benchmarks, run on demand (never in CI):  .venv/bin/python benchmarks/run.py [--quick]
 
+One command for every figure: start-up, scaffolding, engine throughput here, then the
+starters' round trips (benchmarks/starters.py, which needs what scripts/setup installs).
+
 Every figure is a median of repeated runs (with min and max) and a ratio against a baseline
 measured in the same run, because absolute times on shared machines drift. Results go to
 benchmarks/results.json and are printed as a table; the README quotes them.
@@ -166,6 +169,16 @@ def main() -> None:
         print(f"{item['name']:<48} {rate['median']:9.0f}/s  ({item['rules']} rules, {item['profiles']} profiles)"
               f"  {extra or ''}")
     print(f"written: {out}")
+    _starters(quick)
+
+
+def _starters(quick: bool) -> None:
+    """The starters' round trips, with the router and browser build that scripts/setup installed."""
+    env = {**os.environ}
+    env.setdefault("CROSSBAR_BIN", str(ROOT / ".venv-crossbar" / "bin" / "crossbar"))
+    env.setdefault("AUTOBAHN_JS", str(ROOT / ".tools/node/node_modules/autobahn-browser/autobahn.min.js"))
+    argv = [sys.executable, str(ROOT / "benchmarks" / "starters.py"), *(["--quick"] if quick else [])]
+    subprocess.run(argv, cwd=ROOT, env=env, check=True)
 
 
 if __name__ == "__main__":
