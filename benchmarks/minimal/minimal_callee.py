@@ -8,7 +8,16 @@ from autobahn.asyncio.wamp import ApplicationRunner, ApplicationSession
 
 class Callee(ApplicationSession):
     async def onJoin(self, details):
-        await self.register(lambda name="world": f"hello, {name}", "bench.hello")
+        count = 0
+
+        def hello(name: str = "world") -> str:
+            # The same work as the starter's hello: answer, and publish the call as an event.
+            nonlocal count
+            count += 1
+            self.publish("bench.events", {"name": name, "count": count})
+            return f"hello, {name} ({count})"
+
+        await self.register(hello, "bench.hello")
         print("minimal callee ready", flush=True)
 
 
