@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from typer._click import exceptions as click_exc
+from click import exceptions as click_exc
 
 from advisor import __version__, advice
 from advisor.errors import (

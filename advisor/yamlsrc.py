@@ -14,6 +14,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,6 @@ _STANDARD_TAGS = {
 }
 _BOOL_WORDS = {"true", "false"}
 _LEGACY_NUMBER = re.compile(r"^[-+]?(0[0-7_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?)$")
-_SAFE = yaml.SafeLoader("")
 # libyaml when present (about ten times faster). Its composer recurses in C, which is why
 # the event pre-scan, iterative in both parsers, bounds the depth before anything composes.
 _FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -267,6 +267,12 @@ def _convert_scalar(node: yaml.ScalarNode, loc: Loc, doc: Doc, problems: list[Pr
     return value
 
 
+@cache
+def _constructor() -> yaml.SafeLoader:
+    """PyYAML's own number parsing (hex, underscores, .inf), built on first use."""
+    return yaml.SafeLoader("")
+
+
 def _convert_number(node: yaml.ScalarNode, loc: Loc, doc: Doc, problems: list[Problem]) -> Any:
     value = node.value
     if _LEGACY_NUMBER.match(value):
@@ -277,7 +283,7 @@ def _convert_number(node: yaml.ScalarNode, loc: Loc, doc: Doc, problems: list[Pr
         problems.append(doc.problem(loc, "number-too-large", f"the number has more than {MAX_INT_DIGITS} digits"))
         return None
     try:
-        return _SAFE.construct_object(node)
+        return _constructor().construct_object(node)
     except (ValueError, yaml.YAMLError):
         problems.append(doc.problem(loc, "bad-number", f"'{value}' is not a valid number"))
         return None
