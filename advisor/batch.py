@@ -21,7 +21,7 @@ from advisor.checks import suggest, top_mapping
 from advisor.errors import DataError, Problem
 from advisor.questions import QuestionBank
 from advisor.rules import OPTIONS, RuleSet
-from advisor.yamlsrc import MAX_BYTES, load_file
+from advisor.yamlsrc import MAX_BYTES, decode_utf8, load_file
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _load_csv(path: Path, bank: QuestionBank) -> tuple[list[Service], list[Probl
     text = path.read_bytes()[: MAX_BYTES + 1]
     if len(text) > MAX_BYTES:
         raise DataError([Problem(str(path), 1, 1, "too-large", f"the file is over {MAX_BYTES} bytes")])
-    rows = list(csv.reader(io.StringIO(text.decode("utf-8", "replace"))))
+    rows = list(csv.reader(io.StringIO(decode_utf8(text, str(path)))))
     if not rows or "name" not in rows[0]:
         raise DataError([Problem(str(path), 1, 1, "missing-column", "the first row needs a 'name' column")])
     header = rows[0]

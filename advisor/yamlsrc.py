@@ -74,7 +74,7 @@ def load_file(path: Path, shown: str | None = None) -> Doc:
 
 
 def load_bytes(raw: bytes, name: str) -> Doc:
-    text = _decode(raw, name)
+    text = decode_utf8(raw, name)
     return load_text(text, name)
 
 
@@ -116,7 +116,8 @@ def _read_bounded(path: Path, name: str) -> bytes:
         raise InputError(f"{name}: cannot read ({exc.strerror})") from None
 
 
-def _decode(raw: bytes, name: str) -> str:
+def decode_utf8(raw: bytes, name: str) -> str:
+    """Strict UTF-8 (a BOM is dropped); an undecodable byte is a located problem."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError([Problem(name, 1, 1, "encoding", "the file is UTF-16", "save it as UTF-8")])
     if raw.startswith(b"\xef\xbb\xbf"):
