@@ -116,10 +116,8 @@ def top_mapping(doc: Doc, what: str, body_key: str, extra: list[str] | None = No
     """Check the common top level `version: 1` + `body_key:`; raise at once if it is unusable."""
     checker = Checker(doc)
     top = checker.mapping((), what, ["version", body_key], extra or [])
-    if top is None:
-        checker.raise_if_any()
-        raise AssertionError("unreachable")
-    checker.version(top)
-    if body_key not in top or "version" not in top or top.get("version") != 1:
-        checker.raise_if_any()
+    if top is not None:
+        checker.version(top)
+    if top is None or body_key not in top or top.get("version") != 1:
+        raise DataError(checker.problems)
     return checker, top

@@ -8,7 +8,7 @@ a value (equals) or `{operator: operand}`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from advisor.checks import Checker, suggest, type_name
@@ -20,18 +20,7 @@ if TYPE_CHECKING:
 Answers = Mapping[str, Any]
 
 
-def _rank_op(compare: Callable[[float, float], bool]) -> Callable[[Question, Any, Any], bool]:
-    return lambda question, answer, operand: compare(question.rank(answer), question.rank(operand))
-
-
-OPERATORS: dict[str, Callable[[Question, Any, Any], bool]] = {
-    "equals": lambda question, answer, operand: bool(answer == operand),
-    "not_equals": lambda question, answer, operand: bool(answer != operand),
-    "in": lambda question, answer, operand: answer in operand,
-    "not_in": lambda question, answer, operand: answer not in operand,
-    "at_least": _rank_op(lambda a, b: a >= b),
-    "at_most": _rank_op(lambda a, b: a <= b),
-}
+OPERATORS = ("equals", "not_equals", "in", "not_in", "at_least", "at_most")
 LIST_OPERATORS = {"in", "not_in"}
 RANK_OPERATORS = {"at_least", "at_most"}
 COMBINATORS = ["all", "any", "not", "always"]
@@ -42,13 +31,14 @@ class Test:
     question: Question
     operator: str
     operand: Any
+    check: Callable[[Answers], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Compiled once at load: evaluation is the engine's hot loop (thousands of verdicts a second).
-        object.__setattr__(self, "holds", _compile(self.question, self.operator, self.operand))
+        object.__setattr__(self, "check", _compile(self.question, self.operator, self.operand))
 
-    def holds(self, answers: Answers) -> bool:  # replaced per instance by the compiled check
-        return OPERATORS[self.operator](self.question, answers[self.question.id], self.operand)
+    def holds(self, answers: Answers) -> bool:
+        return self.check(answers)
 
 
 def _compile(question: Question, operator: str, operand: Any) -> Callable[[Answers], bool]:

@@ -65,5 +65,11 @@ def decide(ruleset: RuleSet, answers: Mapping[str, Any]) -> Verdict:
     return Verdict(winner, confidence(margin), scores, margin, runner_up, tuple(scoring), caveats)
 
 
+def moved(verdict: Verdict, option: str) -> list[Rule]:
+    """The fired rules that moved `option`'s score, biggest contribution first."""
+    rules = [rule for rule in verdict.fired if rule.effects.get(option)]
+    return sorted(rules, key=lambda rule: (-rule.effects[option], rule.id))
+
+
 def _lead(rule: Rule, winner: str, runner_up: str) -> int:
     return rule.effects.get(winner, 0) - rule.effects.get(runner_up, 0)

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote
 
-from advisor import __version__, resources
+from advisor import __version__, engine, resources
 from advisor.advice import Advice
 from advisor.answers import as_text as answer_text
 from advisor.engine import ranking
@@ -68,12 +68,10 @@ def _bar(score: int, top: int, width: int = 20) -> str:
 
 def _option_rows(advice: Advice) -> list[dict[str, Any]]:
     """Per option, best first: every fired rule that moved its score, and by how much."""
-    fired = advice.verdict.fired
     top = max(advice.verdict.scores.values())
     rows = []
     for option in ranking(advice.verdict.scores):
-        moved = [rule for rule in fired if rule.effects.get(option)]
-        moved.sort(key=lambda rule: (-rule.effects[option], rule.id))
+        moved = engine.moved(advice.verdict, option)
         rows.append({"id": option, "name": NAMES[option], "score": advice.verdict.scores[option],
                      "bar": _bar(advice.verdict.scores[option], top),
                      "rules": [{"rule": rule, "points": rule.effects[option]} for rule in moved],

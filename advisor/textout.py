@@ -12,6 +12,7 @@ import re
 import textwrap
 from typing import Any
 
+from advisor import engine
 from advisor.advice import Advice
 from advisor.answers import as_text
 from advisor.engine import ranking
@@ -143,9 +144,9 @@ def _caveats(caveats: tuple[Rule, ...]) -> tuple[str, list[str]]:
 
 def _consequences(advice: Advice) -> tuple[str, list[str]]:
     chosen = advice.verdict.recommendation
-    fired = advice.verdict.fired
-    good = [rule for rule in fired if rule.effects.get(chosen, 0) > 0]
-    bad = [rule for rule in fired if rule.effects.get(chosen, 0) < 0]
+    moved = engine.moved(advice.verdict, chosen)
+    good = [rule for rule in moved if rule.effects[chosen] > 0]
+    bad = [rule for rule in moved if rule.effects[chosen] < 0]
     lines = [line for rule in good for line in _wrap(f"+ {rule.title}", "  ", "    ")]
     lines += [line for rule in bad for line in _wrap(f"- {rule.title}", "  ", "    ")]
     return f"Consequences of choosing {NAMES[chosen]}:", lines or ["  None recorded by the rules."]
@@ -158,8 +159,7 @@ def _architecture(chosen: str) -> tuple[str, list[str]]:
 def _breakdown(advice: Advice) -> tuple[str, list[str]]:
     lines = []
     for option in ranking(advice.verdict.scores):
-        moved = sorted((r for r in advice.verdict.fired if r.effects.get(option)),
-                       key=lambda r: (-r.effects[option], r.id))
+        moved = engine.moved(advice.verdict, option)
         parts = ", ".join(f"{rule.id}:{rule.effects[option]:+d}" for rule in moved) or "no rule"
         lines += _wrap(f"{NAMES[option]} {advice.verdict.scores[option]}: {parts}", "  ", "    ")
     return "Per-option breakdown (rule and points):", lines
