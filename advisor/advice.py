@@ -74,8 +74,13 @@ def to_json_data(advice: Advice) -> dict[str, Any]:
         "scores": dict(verdict.scores),
         "answers": dict(advice.answers),
         "fired": [
-            {"rule": rule.id, "title": rule.title, "effects": dict(rule.effects), "because": rule.because,
-             "sources": list(rule.sources)}
+            {
+                "rule": rule.id,
+                "title": rule.title,
+                "effects": dict(rule.effects),
+                "because": rule.because,
+                "sources": list(rule.sources),
+            }
             for rule in verdict.fired
         ],
         "flips": [

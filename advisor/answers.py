@@ -27,8 +27,13 @@ def check_mapping(checker: Checker, loc: Loc, bank: QuestionBank) -> dict[str, A
     for qid, answer in value.items():
         question = bank.questions.get(qid)
         if question is None:
-            checker.add((*loc, qid), "unknown-question", f"unknown question '{qid}'",
-                        suggest(qid, list(bank.questions)), key=True)
+            checker.add(
+                (*loc, qid),
+                "unknown-question",
+                f"unknown question '{qid}'",
+                suggest(qid, list(bank.questions)),
+                key=True,
+            )
             continue
         error = question.check(answer)
         if error:
@@ -58,14 +63,18 @@ def parse_sets(pairs: list[str], bank: QuestionBank) -> dict[str, Any]:
         if not sep:
             problems.append(Problem(where, 1, 1, "bad-set", "expected ID=VALUE", "for example latency=realtime"))
         elif question is None:
-            problems.append(Problem(where, 1, 1, "unknown-question", f"unknown question '{qid}'",
-                                    suggest(qid, list(bank.questions))))
+            problems.append(
+                Problem(
+                    where, 1, 1, "unknown-question", f"unknown question '{qid}'", suggest(qid, list(bank.questions))
+                )
+            )
         else:
             value = question.parse_text(text)
             error = question.check(value)
             if error:
-                problems.append(Problem(where, 1, len(qid) + 2, "bad-answer", f"'{qid}': {error}",
-                                        question.hint_for(value)))
+                problems.append(
+                    Problem(where, 1, len(qid) + 2, "bad-answer", f"'{qid}': {error}", question.hint_for(value))
+                )
             else:
                 answers[question.id] = value
     if problems:

@@ -64,8 +64,11 @@ def _load_csv(path: Path, bank: QuestionBank) -> tuple[list[Service], list[Probl
     if not rows or "name" not in rows[0]:
         raise DataError([Problem(str(path), 1, 1, "missing-column", "the first row needs a 'name' column")])
     header = rows[0]
-    bad = [Problem(str(path), 1, col, "unknown-question", f"unknown column '{key}'", suggest(key, list(bank.questions)))
-           for col, key in enumerate(header, start=1) if key != "name" and key not in bank.questions]
+    bad = [
+        Problem(str(path), 1, col, "unknown-question", f"unknown column '{key}'", suggest(key, list(bank.questions)))
+        for col, key in enumerate(header, start=1)
+        if key != "name" and key not in bank.questions
+    ]
     if bad:
         raise DataError(bad)
     services, problems = [], []
@@ -77,8 +80,9 @@ def _load_csv(path: Path, bank: QuestionBank) -> tuple[list[Service], list[Probl
     return services, problems
 
 
-def _csv_row(path: str, line: int, header: list[str], row: list[str],
-             bank: QuestionBank) -> tuple[Service | None, list[Problem]]:
+def _csv_row(
+    path: str, line: int, header: list[str], row: list[str], bank: QuestionBank
+) -> tuple[Service | None, list[Problem]]:
     problems: list[Problem] = []
     given: dict[str, Any] = {}
     cells = dict(zip(header, row, strict=False))
@@ -107,22 +111,40 @@ def decide_all(ruleset: RuleSet, services: list[Service]) -> list[Outcome]:
 def summary(outcomes: list[Outcome]) -> dict[str, Any]:
     counts = Counter(outcome.verdict.recommendation for outcome in outcomes)
     reasons = Counter(rule.id for outcome in outcomes for rule in outcome.verdict.fired[:3])
-    return {"services": len(outcomes), "verdicts": {option: counts.get(option, 0) for option in OPTIONS},
-            "common_reasons": [{"rule": rule, "services": n} for rule, n in reasons.most_common(5)]}
+    return {
+        "services": len(outcomes),
+        "verdicts": {option: counts.get(option, 0) for option in OPTIONS},
+        "common_reasons": [{"rule": rule, "services": n} for rule, n in reasons.most_common(5)],
+    }
 
 
 def render(outcomes: list[Outcome], fmt: str) -> str:
     if fmt == "json":
-        lines = [json.dumps({"name": o.name, "recommendation": o.verdict.recommendation,
-                             "confidence": o.verdict.confidence, "scores": o.verdict.scores}) for o in outcomes]
+        lines = [
+            json.dumps(
+                {
+                    "name": o.name,
+                    "recommendation": o.verdict.recommendation,
+                    "confidence": o.verdict.confidence,
+                    "scores": o.verdict.scores,
+                }
+            )
+            for o in outcomes
+        ]
         return "\n".join([*lines, json.dumps({"summary": summary(outcomes)})]) + "\n"
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["name", "recommendation", "confidence", *OPTIONS])
         for o in outcomes:
-            writer.writerow([o.name, o.verdict.recommendation, o.verdict.confidence,
-                             *(o.verdict.scores[option] for option in OPTIONS)])
+            writer.writerow(
+                [
+                    o.name,
+                    o.verdict.recommendation,
+                    o.verdict.confidence,
+                    *(o.verdict.scores[option] for option in OPTIONS),
+                ]
+            )
         return out.getvalue()
     return _table(outcomes)
 
@@ -132,11 +154,15 @@ def _table(outcomes: list[Outcome]) -> str:
     lines = [f"{'service':<{width}}  {'verdict':<9} {'confidence':<10} celery crossbar hybrid"]
     for o in outcomes:
         scores = o.verdict.scores
-        lines.append(f"{o.name:<{width}}  {o.verdict.recommendation:<9} {o.verdict.confidence:<10} "
-                     f"{scores['celery']:>6} {scores['crossbar']:>8} {scores['hybrid']:>6}")
+        lines.append(
+            f"{o.name:<{width}}  {o.verdict.recommendation:<9} {o.verdict.confidence:<10} "
+            f"{scores['celery']:>6} {scores['crossbar']:>8} {scores['hybrid']:>6}"
+        )
     info = summary(outcomes)
     counts = ", ".join(f"{option} {n}" for option, n in info["verdicts"].items())
     lines += ["", f"{info['services']} services: {counts}", "Most common reasons:"]
-    lines += [f"  {item['rule']} ({item['services']} service{'' if item['services'] == 1 else 's'})"
-              for item in info["common_reasons"]]
+    lines += [
+        f"  {item['rule']} ({item['services']} service{'' if item['services'] == 1 else 's'})"
+        for item in info["common_reasons"]
+    ]
     return "\n".join(lines) + "\n"

@@ -70,8 +70,12 @@ class Checker:
     def text(self, loc: Loc, field: str, max_len: int = 2000) -> str | None:
         value = self.get(loc)
         if not isinstance(value, str) or not value.strip():
-            self.add(loc, "wrong-type", f"'{field}' must be non-empty text, not {type_name(value)}",
-                     "quote it" if isinstance(value, (bool, int, float)) else "")
+            self.add(
+                loc,
+                "wrong-type",
+                f"'{field}' must be non-empty text, not {type_name(value)}",
+                "quote it" if isinstance(value, (bool, int, float)) else "",
+            )
             return None
         if len(value) > max_len:
             self.add(loc, "too-long", f"'{field}' is {len(value)} characters; the limit is {max_len}")
@@ -108,8 +112,12 @@ class Checker:
     def version(self, top: dict[str, Any], supported: int = 1) -> None:
         value = top.get("version")
         if value != supported and "version" in top:
-            self.add(("version",), "bad-version", f"version {value!r} is not supported",
-                     f"this advisor reads version {supported}")
+            self.add(
+                ("version",),
+                "bad-version",
+                f"version {value!r} is not supported",
+                f"this advisor reads version {supported}",
+            )
 
 
 def top_mapping(doc: Doc, what: str, body_key: str, extra: list[str] | None = None) -> tuple[Checker, dict[str, Any]]:

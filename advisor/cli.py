@@ -90,8 +90,9 @@ def recommend(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing --output file."),
     date: str | None = typer.Option(None, "--date", help="Report date (YYYY-MM-DD) for reproducible output."),
     rules: list[Path] = RulesOpt,
-    batch: Path | None = typer.Option(None, "--batch", help="A portfolio: YAML or CSV of named answer sets.",
-                                      dir_okay=False),
+    batch: Path | None = typer.Option(
+        None, "--batch", help="A portfolio: YAML or CSV of named answer sets.", dir_okay=False
+    ),
 ) -> int:
     """Print a verdict for the given answers, with reasons, flips and caveats."""
     _check_date(date)
@@ -104,8 +105,9 @@ def recommend(
     return 0
 
 
-def _recommend_batch(path: Path, answers: Path | None, fmt: str, output: Path | None, force: bool,
-                     rules: list[Path]) -> int:
+def _recommend_batch(
+    path: Path, answers: Path | None, fmt: str, output: Path | None, force: bool, rules: list[Path]
+) -> int:
     """One verdict per service; bad rows are reported and skipped, and make the exit code 2."""
     from advisor import batch
 
@@ -222,8 +224,10 @@ def wizard(
     from advisor import wizard as wiz
 
     if not sys.stdin.isatty():
-        raise InputError("stdin is not a terminal, so the wizard will not prompt; pass the answers instead: "
-                         "advisor recommend --answers FILE (or --set ID=VALUE, --defaults)")
+        raise InputError(
+            "stdin is not a terminal, so the wizard will not prompt; pass the answers instead: "
+            "advisor recommend --answers FILE (or --set ID=VALUE, --defaults)"
+        )
     if save_answers is not None and (save_answers.exists() or save_answers.is_symlink()):
         raise RefusedError(f"{save_answers}: file exists; choose another --save-answers path")
     ruleset = advice.load_ruleset(rules)
@@ -277,8 +281,13 @@ def questions(output_format: TextOrJson = typer.Option(TextOrJson.text, "--forma
 
 
 def _question_row(question: Any) -> dict[str, Any]:
-    row = {"id": question.id, "type": question.type, "prompt": question.prompt, "help": question.help,
-           "default": question.default}
+    row = {
+        "id": question.id,
+        "type": question.type,
+        "prompt": question.prompt,
+        "help": question.help,
+        "default": question.default,
+    }
     if question.type == "choice":
         row["choices"] = [{"value": c.value, "label": c.label} for c in question.choices]
     if question.type == "int":
@@ -323,8 +332,7 @@ def rules_lint(
     from advisor import lint
 
     report = lint.lint(advice.load_bank(), list(paths or []))
-    typer.echo(f"ok: {report.rules} rules in {report.files} files, {report.cases} cases, "
-               f"{report.scenarios} scenarios")
+    typer.echo(f"ok: {report.rules} rules in {report.files} files, {report.cases} cases, {report.scenarios} scenarios")
     return 0
 
 

@@ -104,8 +104,12 @@ def parse(checker: Checker, loc: Loc, questions: Mapping[str, Question]) -> Cond
     """Parse the condition at `loc`, reporting every problem to `checker`."""
     value = checker.get(loc)
     if not isinstance(value, dict) or not value:
-        checker.add(loc, "bad-condition", f"a condition must be a non-empty mapping, not {type_name(value)}",
-                    "for example {browser_clients: push}")
+        checker.add(
+            loc,
+            "bad-condition",
+            f"a condition must be a non-empty mapping, not {type_name(value)}",
+            "for example {browser_clients: push}",
+        )
         return None
     parts = [_parse_entry(checker, (*loc, key), key, questions) for key in value]
     if any(part is None for part in parts):
@@ -145,26 +149,37 @@ def _parse_test(checker: Checker, loc: Loc, question: Question) -> Condition | N
     if not isinstance(value, dict):
         return _checked_test(checker, loc, question, "equals", value)
     if len(value) != 1:
-        checker.add(loc, "bad-condition", f"'{question.id}' needs exactly one operator, found {len(value)}",
-                    "allowed: " + ", ".join(OPERATORS))
+        checker.add(
+            loc,
+            "bad-condition",
+            f"'{question.id}' needs exactly one operator, found {len(value)}",
+            "allowed: " + ", ".join(OPERATORS),
+        )
         return None
     operator, operand = next(iter(value.items()))
     if operator not in OPERATORS:
-        checker.add((*loc, operator), "unknown-operator", f"unknown operator '{operator}'",
-                    suggest(operator, list(OPERATORS)), key=True)
+        checker.add(
+            (*loc, operator),
+            "unknown-operator",
+            f"unknown operator '{operator}'",
+            suggest(operator, list(OPERATORS)),
+            key=True,
+        )
         return None
     return _checked_test(checker, (*loc, operator), question, operator, operand)
 
 
 def _checked_test(checker: Checker, loc: Loc, question: Question, operator: str, operand: Any) -> Test | None:
     if operator in RANK_OPERATORS and not question.ordered:
-        checker.add(loc, "bad-operator", f"'{operator}' needs an ordered question; '{question.id}' is not",
-                    "use in or equals")
+        checker.add(
+            loc, "bad-operator", f"'{operator}' needs an ordered question; '{question.id}' is not", "use in or equals"
+        )
         return None
     values = operand if operator in LIST_OPERATORS else [operand]
     if operator in LIST_OPERATORS and (not isinstance(operand, list) or not operand):
-        checker.add(loc, "bad-operand", f"'{operator}' needs a non-empty list of values",
-                    f"allowed: {question.allowed()}")
+        checker.add(
+            loc, "bad-operand", f"'{operator}' needs a non-empty list of values", f"allowed: {question.allowed()}"
+        )
         return None
     ok = True
     for index, item in enumerate(values):

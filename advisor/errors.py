@@ -16,6 +16,7 @@ def printable(text: str) -> str:
     """Control characters from data shown escaped: one problem stays one line, and no terminal escapes."""
     return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
 
+
 EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_INPUT = 2

@@ -68,8 +68,16 @@ def _check_topic(rule_file: Path, ruleset: rules.RuleSet, problems: list[Problem
     topic_rules = [rule for rule in ruleset.rules if Path(rule.path).resolve() == rule_file.resolve()]
     path = rules.cases_file(rule_file)
     if not path.is_file():
-        problems.append(Problem(str(rule_file), 1, 1, "no-cases", f"no cases file {path.name} beside this file",
-                                "every rule needs a case that fires it"))
+        problems.append(
+            Problem(
+                str(rule_file),
+                1,
+                1,
+                "no-cases",
+                f"no cases file {path.name} beside this file",
+                "every rule needs a case that fires it",
+            )
+        )
         return 0
     try:
         cases = rules.load_cases(path, ruleset)
@@ -83,8 +91,16 @@ def _check_topic(rule_file: Path, ruleset: rules.RuleSet, problems: list[Problem
         problems.extend(_case_failures(case, fired))
     for rule in topic_rules:
         if rule.id not in fired_somewhere:
-            problems.append(Problem(rule.path, rule.line, 1, "rule-never-fires", f"no case fires rule '{rule.id}'",
-                                    f"add a case to {path.name}"))
+            problems.append(
+                Problem(
+                    rule.path,
+                    rule.line,
+                    1,
+                    "rule-never-fires",
+                    f"no case fires rule '{rule.id}'",
+                    f"add a case to {path.name}",
+                )
+            )
     return len(cases)
 
 
@@ -92,12 +108,22 @@ def _case_failures(case: rules.Case, fired: set[str]) -> list[Problem]:
     failures = []
     for rule_id in case.fires:
         if rule_id not in fired:
-            failures.append(Problem(case.path, case.line, case.col, "case-failed",
-                                    f"case '{case.name}': rule '{rule_id}' did not fire"))
+            failures.append(
+                Problem(
+                    case.path, case.line, case.col, "case-failed", f"case '{case.name}': rule '{rule_id}' did not fire"
+                )
+            )
     for rule_id in case.not_fires:
         if rule_id in fired:
-            failures.append(Problem(case.path, case.line, case.col, "case-failed",
-                                    f"case '{case.name}': rule '{rule_id}' fired but must not"))
+            failures.append(
+                Problem(
+                    case.path,
+                    case.line,
+                    case.col,
+                    "case-failed",
+                    f"case '{case.name}': rule '{rule_id}' fired but must not",
+                )
+            )
     return failures
 
 
@@ -116,12 +142,14 @@ def _parse_scenario(checker: Checker, loc: tuple[Any, ...], bank: QuestionBank) 
         return None
     given = answers_mod.check_mapping(checker, (*loc, "answers"), bank)
     if item["expect"] not in rules.OPTIONS:
-        checker.add((*loc, "expect"), "bad-value", f"unknown option {item['expect']!r}",
-                    f"allowed: {', '.join(rules.OPTIONS)}")
+        checker.add(
+            (*loc, "expect"), "bad-value", f"unknown option {item['expect']!r}", f"allowed: {', '.join(rules.OPTIONS)}"
+        )
     texts = [checker.text((*loc, key), key) for key in ("id", "profile", "argument")]
     line, col = checker.doc.where(loc)
-    return Scenario(texts[0] or "", texts[1] or "", given, str(item["expect"]), texts[2] or "",
-                    checker.doc.path, line, col)
+    return Scenario(
+        texts[0] or "", texts[1] or "", given, str(item["expect"]), texts[2] or "", checker.doc.path, line, col
+    )
 
 
 def scenario_failure(scenario: Scenario, ruleset: rules.RuleSet) -> Problem | None:
@@ -130,9 +158,14 @@ def scenario_failure(scenario: Scenario, ruleset: rules.RuleSet) -> Problem | No
     if verdict.recommendation == scenario.expect:
         return None
     scores = ", ".join(f"{option} {points}" for option, points in verdict.scores.items())
-    return Problem(scenario.path, scenario.line, scenario.col, "scenario-failed",
-                   f"scenario '{scenario.id}' expects {scenario.expect}, the rules say {verdict.recommendation}",
-                   scores)
+    return Problem(
+        scenario.path,
+        scenario.line,
+        scenario.col,
+        "scenario-failed",
+        f"scenario '{scenario.id}' expects {scenario.expect}, the rules say {verdict.recommendation}",
+        scores,
+    )
 
 
 def _check_scenarios(path: Path, ruleset: rules.RuleSet, problems: list[Problem]) -> int:

@@ -49,8 +49,11 @@ def check(project: Path, ruleset: RuleSet) -> Drift:
         now=now,
         added=[after[key] for key in sorted(after.keys() - before.keys())],
         removed=[before[key] for key in sorted(before.keys() - after.keys())],
-        changed=[(before[key], after[key]) for key in sorted(before.keys() & after.keys())
-                 if before[key]["effects"] != after[key]["effects"]],
+        changed=[
+            (before[key], after[key])
+            for key in sorted(before.keys() & after.keys())
+            if before[key]["effects"] != after[key]["effects"]
+        ],
     )
 
 
@@ -72,8 +75,11 @@ def render(drift: Drift, project: Path) -> str:
     else:
         lines.append(f"{project}: built as {drift.stack}; the advisor recommended {drift.then} then.")
     lines.append(f"Now the rules recommend {verdict.recommendation} (confidence {verdict.confidence}).")
-    lines.append("The decision still holds." if drift.holds else
-                 f"The decision no longer holds: {drift.stack} -> {verdict.recommendation}.")
+    lines.append(
+        "The decision still holds."
+        if drift.holds
+        else f"The decision no longer holds: {drift.stack} -> {verdict.recommendation}."
+    )
     if drift.added or drift.removed or drift.changed:
         lines.append("Changes in the reasons since then:")
         lines += [f"  + {item['rule']}: {item['title']} (fires now)" for item in drift.added]

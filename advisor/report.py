@@ -51,8 +51,14 @@ def _environment(autoescape: bool) -> Any:
     import jinja2
 
     loader = jinja2.FileSystemLoader(str(resources.templates_dir() / "reports"))
-    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=autoescape,
-                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(md=md, md_url=md_url, text=answer_text)
     return env
 
@@ -72,11 +78,17 @@ def _option_rows(advice: Advice) -> list[dict[str, Any]]:
     rows = []
     for option in ranking(advice.verdict.scores):
         moved = engine.moved(advice.verdict, option)
-        rows.append({"id": option, "name": NAMES[option], "score": advice.verdict.scores[option],
-                     "bar": _bar(advice.verdict.scores[option], top),
-                     "rules": [{"rule": rule, "points": rule.effects[option]} for rule in moved],
-                     "good": [r for r in moved if r.effects[option] > 0],
-                     "bad": [r for r in moved if r.effects[option] < 0]})
+        rows.append(
+            {
+                "id": option,
+                "name": NAMES[option],
+                "score": advice.verdict.scores[option],
+                "bar": _bar(advice.verdict.scores[option], top),
+                "rules": [{"rule": rule, "points": rule.effects[option]} for rule in moved],
+                "good": [r for r in moved if r.effects[option] > 0],
+                "bad": [r for r in moved if r.effects[option] < 0],
+            }
+        )
     return rows
 
 
@@ -95,9 +107,15 @@ def _chart(scores: dict[str, int]) -> list[dict[str, Any]]:
 
 def _answers(advice: Advice) -> list[dict[str, Any]]:
     bank = advice.ruleset.questions
-    return [{"id": qid, "prompt": question.prompt, "value": answer_text(advice.answers[qid]),
-             "default": advice.answers[qid] == question.default}
-            for qid, question in bank.questions.items()]
+    return [
+        {
+            "id": qid,
+            "prompt": question.prompt,
+            "value": answer_text(advice.answers[qid]),
+            "default": advice.answers[qid] == question.default,
+        }
+        for qid, question in bank.questions.items()
+    ]
 
 
 def _drivers(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -126,9 +144,16 @@ def context(advice: Advice, chosen: str | None = None, date: str | None = None) 
         "chart_width": CHART_WIDTH,
         "reasons": list(verdict.fired[:6]),
         "fired_count": len(verdict.fired),
-        "flips": [{"question": f.question, "prompt": advice.ruleset.questions.questions[f.question].prompt,
-                   "now": answer_text(advice.answers[f.question]), "answer": answer_text(f.answer),
-                   "name": NAMES[f.recommendation]} for f in advice.flips],
+        "flips": [
+            {
+                "question": f.question,
+                "prompt": advice.ruleset.questions.questions[f.question].prompt,
+                "now": answer_text(advice.answers[f.question]),
+                "answer": answer_text(f.answer),
+                "name": NAMES[f.recommendation],
+            }
+            for f in advice.flips
+        ],
         "caveats": list(verdict.caveats),
         "good": chosen_row["good"],
         "bad": chosen_row["bad"],

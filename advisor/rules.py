@@ -128,15 +128,30 @@ def _register(rule: Rule, by_id: dict[str, Rule], problems: list[Problem], allow
     existing = by_id.get(rule.id)
     if existing is None:
         if rule.override:
-            problems.append(Problem(rule.path, rule.line, 1, "nothing-to-override",
-                                    f"rule '{rule.id}' says override: true, but no loaded rule has that id",
-                                    suggest(rule.id, list(by_id))))
+            problems.append(
+                Problem(
+                    rule.path,
+                    rule.line,
+                    1,
+                    "nothing-to-override",
+                    f"rule '{rule.id}' says override: true, but no loaded rule has that id",
+                    suggest(rule.id, list(by_id)),
+                )
+            )
         by_id[rule.id] = rule
     elif rule.override and allow_override:
         by_id[rule.id] = rule
     else:
-        problems.append(Problem(rule.path, rule.line, 1, "duplicate-rule", f"rule id '{rule.id}' is already defined",
-                                f"first at {existing.location}; set override: true in a --rules file to replace it"))
+        problems.append(
+            Problem(
+                rule.path,
+                rule.line,
+                1,
+                "duplicate-rule",
+                f"rule id '{rule.id}' is already defined",
+                f"first at {existing.location}; set override: true in a --rules file to replace it",
+            )
+        )
 
 
 def _parse_file(doc: Doc, bank: QuestionBank, problems: list[Problem]) -> list[Rule]:
@@ -170,15 +185,27 @@ def _parse_rule(checker: Checker, loc: tuple[Any, ...], bank: QuestionBank) -> R
     if len(checker.problems) > before or when is None or rule_id is None:
         return None
     line = checker.doc.where(loc)[0]
-    return Rule(rule_id, title or "", kind, when, effects, because or "", sources, applies_to,
-                checker.doc.path, line, bool(override))
+    return Rule(
+        rule_id,
+        title or "",
+        kind,
+        when,
+        effects,
+        because or "",
+        sources,
+        applies_to,
+        checker.doc.path,
+        line,
+        bool(override),
+    )
 
 
 def _rule_id(checker: Checker, loc: tuple[Any, ...]) -> str | None:
     rule_id = checker.text((*loc, "id"), "id", 80)
     if rule_id is not None and not RULE_ID.match(rule_id):
-        checker.add((*loc, "id"), "bad-id", f"rule id '{rule_id}' is not kebab-case",
-                    "for example beat-single-instance")
+        checker.add(
+            (*loc, "id"), "bad-id", f"rule id '{rule_id}' is not kebab-case", "for example beat-single-instance"
+        )
         return None
     return rule_id
 
@@ -213,8 +240,9 @@ def _applies_to(checker: Checker, loc: tuple[Any, ...], item: dict[str, Any], ki
     values = checker.seq((*loc, "applies_to"), "applies_to") or []
     for index, value in enumerate(values):
         if value not in OPTIONS:
-            checker.add((*loc, "applies_to", index), "bad-value", f"unknown option {value!r}",
-                        f"allowed: {', '.join(OPTIONS)}")
+            checker.add(
+                (*loc, "applies_to", index), "bad-value", f"unknown option {value!r}", f"allowed: {', '.join(OPTIONS)}"
+            )
     return tuple(value for value in OPTIONS if value in values)
 
 
@@ -222,8 +250,12 @@ def _sources(checker: Checker, loc: tuple[Any, ...]) -> tuple[str, ...]:
     values = checker.seq((*loc, "sources"), "sources") or []
     for index, value in enumerate(values):
         if not isinstance(value, str) or not SOURCE_URL.match(value):
-            checker.add((*loc, "sources", index), "bad-source", f"source {value!r} is not an https URL",
-                        "cite official docs, a spec, an issue thread or a measurement by URL")
+            checker.add(
+                (*loc, "sources", index),
+                "bad-source",
+                f"source {value!r} is not an https URL",
+                "cite official docs, a spec, an issue thread or a measurement by URL",
+            )
     return tuple(str(value) for value in values)
 
 

@@ -36,9 +36,30 @@ CROSSBAR_VERSION = "26.10.1"
 AUTOBAHN_BROWSER_VERSION = "22.11.1"
 # Package names that would shadow what the starter imports (celery#2243) or the stdlib.
 SHADOWED = {
-    "advisor", "amqp", "asyncio", "autobahn", "billiard", "celery", "cookiecutter", "crossbar", "json",
-    "kombu", "logging", "os", "playwright", "pytest", "redis", "site", "sys", "test", "tests", "twisted",
-    "txaio", "typing", "vine", "yaml",
+    "advisor",
+    "amqp",
+    "asyncio",
+    "autobahn",
+    "billiard",
+    "celery",
+    "cookiecutter",
+    "crossbar",
+    "json",
+    "kombu",
+    "logging",
+    "os",
+    "playwright",
+    "pytest",
+    "redis",
+    "site",
+    "sys",
+    "test",
+    "tests",
+    "twisted",
+    "txaio",
+    "typing",
+    "vine",
+    "yaml",
 }
 WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
@@ -134,13 +155,22 @@ def render(plan_: Plan, advice: Advice, into: Path) -> Path:
 
     # The low-level API: no prompts (whose rendering evaluates answers as Jinja), no user
     # config, and no replay file under $HOME.
-    project = Path(generate_files(repo_dir=str(resources.templates_dir() / "starter"),
-                                  context={"cookiecutter": context(plan_, advice)},
-                                  output_dir=str(into), accept_hooks=True))
+    project = Path(
+        generate_files(
+            repo_dir=str(resources.templates_dir() / "starter"),
+            context={"cookiecutter": context(plan_, advice)},
+            output_dir=str(into),
+            accept_hooks=True,
+        )
+    )
     _write(project / adr_path(plan_.stack), render_adr(advice, plan_.stack))
     _write(project / ".advisor-answers.yml", answers_mod.dump(advice.answers))
-    decision = {"schema": "advisor.decision/1", "advisor": __version__, "stack": plan_.stack,
-                "recommendation": to_json_data(advice)}
+    decision = {
+        "schema": "advisor.decision/1",
+        "advisor": __version__,
+        "stack": plan_.stack,
+        "recommendation": to_json_data(advice),
+    }
     _write(project / ".advisor-decision.json", json.dumps(decision, indent=2, ensure_ascii=False) + "\n")
     _normalise_modes(project)
     return project

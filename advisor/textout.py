@@ -65,8 +65,9 @@ def clean(text: Any) -> str:
 
 def _wrap(text: str, indent: str, later: str | None = None) -> list[str]:
     words = " ".join(clean(text).split())
-    wrapped = textwrap.wrap(words, WIDTH, initial_indent=indent, subsequent_indent=later or indent,
-                            break_on_hyphens=False)
+    wrapped = textwrap.wrap(
+        words, WIDTH, initial_indent=indent, subsequent_indent=later or indent, break_on_hyphens=False
+    )
     return wrapped or [indent]
 
 
@@ -78,9 +79,17 @@ def render(advice: Advice, color: bool = False) -> str:
         f"Confidence: {verdict.confidence} (leads {NAMES[verdict.runner_up]} by {verdict.margin} points)",
         "",
     ]
-    sections = [_scores(advice), _reasons(verdict.fired), _flips(advice), _caveats(verdict.caveats),
-                _consequences(advice), _architecture(verdict.recommendation), _breakdown(advice),
-                _answers(advice), _next_steps()]
+    sections = [
+        _scores(advice),
+        _reasons(verdict.fired),
+        _flips(advice),
+        _caveats(verdict.caveats),
+        _consequences(advice),
+        _architecture(verdict.recommendation),
+        _breakdown(advice),
+        _answers(advice),
+        _next_steps(),
+    ]
     for title, body in sections:
         lines += [style.heading(title), *body, ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -128,8 +137,9 @@ def _flips(advice: Advice) -> tuple[str, list[str]]:
     lines = []
     for flip in advice.flips:
         was = _answer(advice.answers[flip.question])
-        lines += _wrap(f"- {flip.question}: {_answer(flip.answer)} (now {was}) -> {NAMES[flip.recommendation]}",
-                       "  ", "    ")
+        lines += _wrap(
+            f"- {flip.question}: {_answer(flip.answer)} (now {was}) -> {NAMES[flip.recommendation]}", "  ", "    "
+        )
     return "What would change it:", lines
 
 
@@ -175,16 +185,21 @@ def _answers(advice: Advice) -> tuple[str, list[str]]:
 
 
 def _next_steps() -> tuple[str, list[str]]:
-    return "Next steps:", ["  advisor new my-service --answers answers.yml   (the starter for this verdict)",
-                           "  advisor recommend --answers answers.yml --format html --output report.html"]
+    return "Next steps:", [
+        "  advisor new my-service --answers answers.yml   (the starter for this verdict)",
+        "  advisor recommend --answers answers.yml --format html --output report.html",
+    ]
 
 
 def summary(advice: Advice, color: bool = False) -> str:
     """The short verdict the wizard shows: scores, top reasons, flips and caveats."""
     style = Style(color)
     verdict = advice.verdict
-    lines = [style.verdict(f"Verdict: {NAMES[verdict.recommendation]}"),
-             f"Confidence: {verdict.confidence} (leads {NAMES[verdict.runner_up]} by {verdict.margin} points)", ""]
+    lines = [
+        style.verdict(f"Verdict: {NAMES[verdict.recommendation]}"),
+        f"Confidence: {verdict.confidence} (leads {NAMES[verdict.runner_up]} by {verdict.margin} points)",
+        "",
+    ]
     reasons = [line for rule in verdict.fired[:3] for line in _wrap(f"- {rule.title} ({rule.id})", "  ", "    ")]
     for title, body in (_scores(advice), ("Top reasons:", reasons), _flips(advice), _caveats(verdict.caveats)):
         lines += [style.heading(title), *body, ""]

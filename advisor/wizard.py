@@ -90,8 +90,9 @@ def ask_one(question: Question, step: Step, asker: Asker) -> Any:
             return value
         failures += 1
         if failures >= MAX_TRIES:
-            raise InputError(f"no valid answer to '{question.id}' after {MAX_TRIES} tries "
-                             f"(allowed: {question.allowed()})")
+            raise InputError(
+                f"no valid answer to '{question.id}' after {MAX_TRIES} tries (allowed: {question.allowed()})"
+            )
         error = f"{problem}; allowed: {question.allowed()}"
 
 
@@ -141,8 +142,9 @@ class PromptAsker:
         choices += [self.q.Separator(), self.q.Choice("Show help", value=HELP)]
         if step.can_go_back:
             choices.append(self.q.Choice("Go back", value=BACK))
-        return self.q.select(title, choices=choices, default=_default(choices, step.current),
-                             instruction="(arrow keys, Enter)").unsafe_ask()
+        return self.q.select(
+            title, choices=choices, default=_default(choices, step.current), instruction="(arrow keys, Enter)"
+        ).unsafe_ask()
 
     def tell(self, text: str) -> None:
         self.q.print(text)
@@ -150,8 +152,11 @@ class PromptAsker:
     def review(self, rows: list[tuple[str, str]]) -> str:
         choices = [self.q.Choice("Done: show the verdict", value=DONE), self.q.Separator()]
         choices += [self.q.Choice(f"{qid:<18} {value}", value=qid) for qid, value in rows]
-        return str(self.q.select("Your answers (choose one to change it):", choices=choices,
-                                 instruction="(arrow keys, Enter)").unsafe_ask())
+        return str(
+            self.q.select(
+                "Your answers (choose one to change it):", choices=choices, instruction="(arrow keys, Enter)"
+            ).unsafe_ask()
+        )
 
     def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
         choices = [self.q.Choice(title, value=value) for value, title in options]
@@ -194,8 +199,11 @@ class PlainAsker:
             self.tell(f"  {qid:<18} {value}")
         ids = [qid for qid, _ in rows]
         for _ in range(MAX_TRIES):
-            text = str(self.typer.prompt("  Type a question id to change it, or press Enter for the verdict",
-                                         default="", show_default=False)).strip()
+            text = str(
+                self.typer.prompt(
+                    "  Type a question id to change it, or press Enter for the verdict", default="", show_default=False
+                )
+            ).strip()
             if not text:
                 return DONE
             if text in ids:
@@ -226,8 +234,13 @@ REPORT_CHOICES = [
     ("text", "plain text (advisor-report.txt)"),
     ("no", "No report"),
 ]
-REPORT_PATHS = {"markdown": "advisor-report.md", "html": "advisor-report.html", "adr": "adr-0001-distribution.md",
-                "json": "advisor-report.json", "text": "advisor-report.txt"}
+REPORT_PATHS = {
+    "markdown": "advisor-report.md",
+    "html": "advisor-report.html",
+    "adr": "adr-0001-distribution.md",
+    "json": "advisor-report.json",
+    "text": "advisor-report.txt",
+}
 
 
 def offer_report(asker: Asker, result: Any) -> str | None:
@@ -260,8 +273,11 @@ def offer_starter(asker: Asker, result: Any) -> str | None:
     from advisor.errors import AdvisorError
 
     stack = result.verdict.recommendation
-    answer = asker.select(f"Generate the {stack} starter project now?",
-                          [("yes", "Yes"), ("no", "No, maybe later (advisor new DIR --answers FILE)")], "yes")
+    answer = asker.select(
+        f"Generate the {stack} starter project now?",
+        [("yes", "Yes"), ("no", "No, maybe later (advisor new DIR --answers FILE)")],
+        "yes",
+    )
     if answer == "no":
         return None
     name = "my-service"

@@ -174,12 +174,20 @@ def _prescan(text: str, name: str) -> None:
             if isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    problems.append(Problem(name, *where, "multi-document", "a second YAML document starts here",
-                                            "keep one document per file"))
+                    problems.append(
+                        Problem(
+                            name,
+                            *where,
+                            "multi-document",
+                            "a second YAML document starts here",
+                            "keep one document per file",
+                        )
+                    )
                     break
             elif isinstance(event, yaml.AliasEvent):
-                problems.append(Problem(name, *where, "yaml-alias", "aliases (*name) are not allowed",
-                                        "write the value out"))
+                problems.append(
+                    Problem(name, *where, "yaml-alias", "aliases (*name) are not allowed", "write the value out")
+                )
             elif isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
                 problems.extend(_node_event_problems(event, name, where))
             if isinstance(event, yaml.CollectionStartEvent):
@@ -200,11 +208,15 @@ def _prescan(text: str, name: str) -> None:
 def _node_event_problems(event: Any, name: str, where: tuple[int, int]) -> list[Problem]:
     problems = []
     if event.anchor is not None:
-        problems.append(Problem(name, *where, "yaml-anchor", f"anchors (&{event.anchor}) are not allowed",
-                                "write the value out"))
+        problems.append(
+            Problem(name, *where, "yaml-anchor", f"anchors (&{event.anchor}) are not allowed", "write the value out")
+        )
     if event.tag not in _STANDARD_TAGS:
-        problems.append(Problem(name, *where, "yaml-tag", f"the tag {event.tag} is not allowed",
-                                "only plain YAML values are accepted"))
+        problems.append(
+            Problem(
+                name, *where, "yaml-tag", f"the tag {event.tag} is not allowed", "only plain YAML values are accepted"
+            )
+        )
     return problems
 
 
@@ -227,8 +239,9 @@ def _convert_mapping(node: yaml.MappingNode, loc: Loc, doc: Doc, problems: list[
             continue
         if key in result:
             first_line = doc.keys[(*loc, key)][0]
-            problems.append(Problem(doc.path, *where, "duplicate-key", f"key '{key}' appears twice",
-                                    f"first at line {first_line}"))
+            problems.append(
+                Problem(doc.path, *where, "duplicate-key", f"key '{key}' appears twice", f"first at line {first_line}")
+            )
             continue
         doc.keys[(*loc, key)] = where
         result[key] = _convert(value_node, (*loc, key), doc, problems)
@@ -244,8 +257,9 @@ def _mapping_key(key_node: yaml.Node, loc: Loc, doc: Doc, problems: list[Problem
         problems.append(Problem(doc.path, *where, "yaml-key", "merge keys (<<) are not allowed"))
         return None
     if key_node.tag == "tag:yaml.org,2002:bool" and not key_node.style:
-        problems.append(Problem(doc.path, *where, "yaml-ambiguous", f"key '{key_node.value}' reads as a boolean",
-                                "quote it"))
+        problems.append(
+            Problem(doc.path, *where, "yaml-ambiguous", f"key '{key_node.value}' reads as a boolean", "quote it")
+        )
         return None
     return str(key_node.value)
 
@@ -259,8 +273,14 @@ def _convert_scalar(node: yaml.ScalarNode, loc: Loc, doc: Doc, problems: list[Pr
     if tag == "tag:yaml.org,2002:bool":
         if value.lower() in _BOOL_WORDS:
             return value.lower() == "true"
-        problems.append(doc.problem(loc, "yaml-ambiguous", f"'{value}' reads as a YAML 1.1 boolean",
-                                    "write true or false, or quote it for text"))
+        problems.append(
+            doc.problem(
+                loc,
+                "yaml-ambiguous",
+                f"'{value}' reads as a YAML 1.1 boolean",
+                "write true or false, or quote it for text",
+            )
+        )
         return None
     if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
         return _convert_number(node, loc, doc, problems)
@@ -277,8 +297,14 @@ def _constructor() -> yaml.SafeLoader:
 def _convert_number(node: yaml.ScalarNode, loc: Loc, doc: Doc, problems: list[Problem]) -> Any:
     value = node.value
     if _LEGACY_NUMBER.match(value):
-        problems.append(doc.problem(loc, "yaml-ambiguous", f"'{value}' reads as a YAML 1.1 octal or base-60 number",
-                                    "quote it if it is text"))
+        problems.append(
+            doc.problem(
+                loc,
+                "yaml-ambiguous",
+                f"'{value}' reads as a YAML 1.1 octal or base-60 number",
+                "quote it if it is text",
+            )
+        )
         return None
     if len(value.lstrip("+-")) > MAX_INT_DIGITS and node.tag.endswith(":int"):
         problems.append(doc.problem(loc, "number-too-large", f"the number has more than {MAX_INT_DIGITS} digits"))

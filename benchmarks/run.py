@@ -46,8 +46,13 @@ def compare(name: str, subject: list[str], baseline: list[str], runs: int, prepa
                 if prepare:
                     prepare(Path(scratch))
                 bucket.append(timed(argv, Path(scratch)))
-    result = {"name": name, "subject": " ".join(subject), "baseline": " ".join(baseline),
-              "subject_s": stats(subject_times), "baseline_s": stats(baseline_times)}
+    result = {
+        "name": name,
+        "subject": " ".join(subject),
+        "baseline": " ".join(baseline),
+        "subject_s": stats(subject_times),
+        "baseline_s": stats(baseline_times),
+    }
     result["ratio"] = result["subject_s"]["median"] / result["baseline_s"]["median"]
     return result
 
@@ -67,8 +72,12 @@ def startup(runs: int) -> list[dict[str, Any]]:
     advisor = str(BIN / "advisor")
     minimal = [sys.executable, "-c", MINIMAL_TYPER, "--name", "y"]
     return [
-        compare("recommend --format json vs import typer", [advisor, "recommend", "--answers", str(ANSWERS),
-                                                            "--format", "json"], floor, runs),
+        compare(
+            "recommend --format json vs import typer",
+            [advisor, "recommend", "--answers", str(ANSWERS), "--format", "json"],
+            floor,
+            runs,
+        ),
         compare("advisor --help vs import typer", [advisor, "--help"], floor, runs),
         compare("a one-option Typer app vs import typer", minimal, floor, runs),
     ]
@@ -77,8 +86,15 @@ def startup(runs: int) -> list[dict[str, Any]]:
 def scaffolding(runs: int) -> list[dict[str, Any]]:
     advisor = [str(BIN / "advisor"), "new", "acme-live", "--answers", str(ANSWERS)]
     # The same template with its own cookiecutter.json (a hybrid context), no decision, no report.
-    bare = [str(BIN / "cookiecutter"), "--no-input", "--config-file", os.devnull, "--output-dir", ".",
-            str(ROOT / "templates" / "starter")]
+    bare = [
+        str(BIN / "cookiecutter"),
+        "--no-input",
+        "--config-file",
+        os.devnull,
+        "--output-dir",
+        ".",
+        str(ROOT / "templates" / "starter"),
+    ]
     home = tempfile.mkdtemp(prefix="bench-home-")
     os.environ["HOME"] = home  # cookiecutter writes its replay file under HOME
     try:
@@ -132,42 +148,69 @@ def engine_throughput(quick: bool) -> list[dict[str, Any]]:
     ruleset = advice.load_ruleset()
     base = random_profiles(ruleset.questions, 1000 if quick else 5000)
     baseline = verdicts_per_second(ruleset, base)
-    results = [{"name": "verdicts per second, shipped rules", "rules": len(ruleset.rules), "profiles": len(base),
-                "verdicts_per_s": baseline}]
+    results = [
+        {
+            "name": "verdicts per second, shipped rules",
+            "rules": len(ruleset.rules),
+            "profiles": len(base),
+            "verdicts_per_s": baseline,
+        }
+    ]
     for factor in (10, 100):
         bigger = scaled(ruleset, factor)
         profiles = base[: max(50, len(base) // factor)]
         rate = verdicts_per_second(bigger, profiles, repeats=3)
         # Linear in rules: rate x rules stays constant, so this ratio stays near 1.
         linearity = (rate["median"] * len(bigger.rules)) / (baseline["median"] * len(ruleset.rules))
-        results.append({"name": f"verdicts per second, {factor}x the rules", "rules": len(bigger.rules),
-                        "profiles": len(profiles), "verdicts_per_s": rate, "rule_evaluations_ratio": linearity})
+        results.append(
+            {
+                "name": f"verdicts per second, {factor}x the rules",
+                "rules": len(bigger.rules),
+                "profiles": len(profiles),
+                "verdicts_per_s": rate,
+                "rule_evaluations_ratio": linearity,
+            }
+        )
     for factor in (10, 100):
         many = random_profiles(ruleset.questions, (100 if quick else 500) * factor, seed=factor)
         rate = verdicts_per_second(ruleset, many, repeats=1)
-        results.append({"name": f"verdicts per second, {factor}x the profiles", "rules": len(ruleset.rules),
-                        "profiles": len(many), "verdicts_per_s": rate,
-                        "rate_ratio": rate["median"] / baseline["median"]})
+        results.append(
+            {
+                "name": f"verdicts per second, {factor}x the profiles",
+                "rules": len(ruleset.rules),
+                "profiles": len(many),
+                "verdicts_per_s": rate,
+                "rate_ratio": rate["median"] / baseline["median"],
+            }
+        )
     return results
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
     runs = 5 if quick else 15
-    results = {"python": sys.version.split()[0], "cores": os.cpu_count(),
-               "startup": startup(runs), "scaffolding": scaffolding(max(3, runs // 2)),
-               "engine": engine_throughput(quick)}
+    results = {
+        "python": sys.version.split()[0],
+        "cores": os.cpu_count(),
+        "startup": startup(runs),
+        "scaffolding": scaffolding(max(3, runs // 2)),
+        "engine": engine_throughput(quick),
+    }
     out = ROOT / "benchmarks" / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     for item in results["startup"] + results["scaffolding"]:
         s, b = item["subject_s"], item["baseline_s"]
-        print(f"{item['name']:<48} {s['median'] * 1000:7.0f} ms vs {b['median'] * 1000:6.0f} ms"
-              f"  ratio {item['ratio']:.2f}  (min {s['min'] * 1000:.0f}, max {s['max'] * 1000:.0f} ms)")
+        print(
+            f"{item['name']:<48} {s['median'] * 1000:7.0f} ms vs {b['median'] * 1000:6.0f} ms"
+            f"  ratio {item['ratio']:.2f}  (min {s['min'] * 1000:.0f}, max {s['max'] * 1000:.0f} ms)"
+        )
     for item in results["engine"]:
         rate = item["verdicts_per_s"]
         extra = {k: round(v, 2) for k, v in item.items() if k.endswith("ratio")}
-        print(f"{item['name']:<48} {rate['median']:9.0f}/s  ({item['rules']} rules, {item['profiles']} profiles)"
-              f"  {extra or ''}")
+        print(
+            f"{item['name']:<48} {rate['median']:9.0f}/s  ({item['rules']} rules, {item['profiles']} profiles)"
+            f"  {extra or ''}"
+        )
     print(f"written: {out}")
     _starters(quick)
 
@@ -176,7 +219,7 @@ def _starters(quick: bool) -> None:
     """The starters' round trips, with the router and browser build that scripts/setup installed."""
     env = {**os.environ}
     env.setdefault("CROSSBAR_BIN", str(ROOT / ".venv-crossbar" / "bin" / "crossbar"))
-    env.setdefault("AUTOBAHN_JS", str(ROOT / ".tools/node/node_modules/autobahn-browser/autobahn.min.js"))
+    env.setdefault("AUTOBAHN_JS", str(ROOT / "tools/node/node_modules/autobahn-browser/autobahn.min.js"))
     argv = [sys.executable, str(ROOT / "benchmarks" / "starters.py"), *(["--quick"] if quick else [])]
     subprocess.run(argv, cwd=ROOT, env=env, check=True)
 

@@ -34,8 +34,11 @@ from orders_worker import devstack  # noqa: E402
 
 def latencies(samples: list[float], seconds: float, count: int) -> dict[str, float]:
     ordered = sorted(samples)
-    return {"p50_ms": statistics.median(ordered) * 1000, "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
-            "throughput_per_s": count / seconds}
+    return {
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
+        "throughput_per_s": count / seconds,
+    }
 
 
 def measure_celery(app: Any, name: str, runs: int) -> dict[str, float]:
@@ -62,19 +65,47 @@ def celery_figures(log_dir: Path, runs: int) -> dict[str, Any]:
     redis, port = devstack.start_redis(log_dir, password)
     procs = [redis]
     try:
-        env = {**os.environ, "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(port), "REDIS_PASSWORD": password,
-               "REDIS_DB": "0"}
+        env = {
+            **os.environ,
+            "REDIS_HOST": "127.0.0.1",
+            "REDIS_PORT": str(port),
+            "REDIS_PASSWORD": password,
+            "REDIS_DB": "0",
+        }
         procs.append(devstack.start_worker(env, log_dir))
-        starter = measure_celery(make_app(Settings.from_env(env), set_as_current=False), "orders_worker.tasks.add",
-                                 runs)
+        starter = measure_celery(
+            make_app(Settings.from_env(env), set_as_current=False), "orders_worker.tasks.add", runs
+        )
         url = f"redis://:{password}@127.0.0.1:{port}"
-        minimal_env = {**env, "BENCH_BROKER": f"{url}/4", "BENCH_BACKEND": f"{url}/5",
-                       "PYTHONPATH": str(MINIMAL)}
+        minimal_env = {**env, "BENCH_BROKER": f"{url}/4", "BENCH_BACKEND": f"{url}/5", "PYTHONPATH": str(MINIMAL)}
         minimal_app = Celery("minimal", broker=f"{url}/4", backend=f"{url}/5")
-        argv = [sys.executable, "-m", "celery", "-A", "minimal_celery", "worker", "-c", "2", "-n", "minimal@%h",
-                "--without-mingle", "--without-gossip", "-l", "warning"]
-        procs.append(devstack.start_process("minimal-worker", argv, env=minimal_env, cwd=MINIMAL, log_dir=log_dir,
-                                            ready=lambda: bool(minimal_app.control.ping(timeout=0.5)), timeout=60))
+        argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "minimal_celery",
+            "worker",
+            "-c",
+            "2",
+            "-n",
+            "minimal@%h",
+            "--without-mingle",
+            "--without-gossip",
+            "-l",
+            "warning",
+        ]
+        procs.append(
+            devstack.start_process(
+                "minimal-worker",
+                argv,
+                env=minimal_env,
+                cwd=MINIMAL,
+                log_dir=log_dir,
+                ready=lambda: bool(minimal_app.control.ping(timeout=0.5)),
+                timeout=60,
+            )
+        )
         minimal = measure_celery(minimal_app, "minimal_celery.add", runs)
     finally:
         devstack.stop_all(reversed(procs))
@@ -141,14 +172,27 @@ def _minimal_router(log_dir: Path, run_dir: Path) -> list[Any]:
     config["workers"][0]["transports"][0]["endpoint"]["port"] = port
     (cbdir / "config.json").write_text(json.dumps(config), encoding="utf-8")
     crossbar = live_router.find_crossbar(EXAMPLES / "live-board", os.environ)
-    router = devstack.start_process("minimal-router", [crossbar, "start", "--cbdir", str(cbdir)], env=dict(os.environ),
-                                    cwd=cbdir, log_dir=log_dir, ready=lambda: _port_open(port), timeout=60)
+    router = devstack.start_process(
+        "minimal-router",
+        [crossbar, "start", "--cbdir", str(cbdir)],
+        env=dict(os.environ),
+        cwd=cbdir,
+        log_dir=log_dir,
+        ready=lambda: _port_open(port),
+        timeout=60,
+    )
     router.port = port  # type: ignore[attr-defined]
     env = {**os.environ, "BENCH_URL": f"ws://127.0.0.1:{port}"}
     log = Path(log_dir) / "minimal-callee.log"
-    callee = devstack.start_process("minimal-callee", [sys.executable, str(MINIMAL / "minimal_callee.py")], env=env,
-                                    cwd=MINIMAL, log_dir=log_dir, timeout=30,
-                                    ready=lambda: log.exists() and b"minimal callee ready" in log.read_bytes())
+    callee = devstack.start_process(
+        "minimal-callee",
+        [sys.executable, str(MINIMAL / "minimal_callee.py")],
+        env=env,
+        cwd=MINIMAL,
+        log_dir=log_dir,
+        timeout=30,
+        ready=lambda: log.exists() and b"minimal callee ready" in log.read_bytes(),
+    )
     return [router, callee]
 
 
@@ -172,9 +216,11 @@ def main() -> None:
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     for name, item in figures.items():
         s, m = item["starter"], item["minimal"]
-        print(f"{name:<7} starter p50 {s['p50_ms']:.2f} ms p99 {s['p99_ms']:.2f} ms {s['throughput_per_s']:.0f}/s | "
-              f"minimal p50 {m['p50_ms']:.2f} ms p99 {m['p99_ms']:.2f} ms {m['throughput_per_s']:.0f}/s | "
-              f"p50 ratio {item['p50_ratio']:.2f}")
+        print(
+            f"{name:<7} starter p50 {s['p50_ms']:.2f} ms p99 {s['p99_ms']:.2f} ms {s['throughput_per_s']:.0f}/s | "
+            f"minimal p50 {m['p50_ms']:.2f} ms p99 {m['p99_ms']:.2f} ms {m['throughput_per_s']:.0f}/s | "
+            f"p50 ratio {item['p50_ratio']:.2f}"
+        )
 
 
 if __name__ == "__main__":

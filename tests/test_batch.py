@@ -27,7 +27,10 @@ def test_csv_rows_each_get_a_verdict_and_bad_rows_are_located(run: Run, write: W
     rows = list(csv.DictReader(io.StringIO(result.out)))
     assert result.code == 2
     assert [(row["name"], row["recommendation"]) for row in rows] == [
-        ("billing", "celery"), ("dashboard", "crossbar"), ("imports", "hybrid")]
+        ("billing", "celery"),
+        ("dashboard", "crossbar"),
+        ("imports", "hybrid"),
+    ]
     assert result.err.splitlines() == [
         f"{path}:5:2: error[bad-answer]: 'latency': 'fast' is not a choice (allowed: realtime, interactive, relaxed)",
         f"{path}:5:4: error[bad-answer]: 'durable_work': expected true or false, not text 'maybe' "
@@ -37,8 +40,11 @@ def test_csv_rows_each_get_a_verdict_and_bad_rows_are_located(run: Run, write: W
 
 
 def test_yaml_batch_as_json_lines_with_a_summary(run: Run, write: Write) -> None:
-    path = write("portfolio.yml", "version: 1\nservices:\n  - name: billing\n    answers: {durable_work: true}\n"
-                                  "  - name: board\n    answers: {browser_clients: rpc, latency: realtime}\n")
+    path = write(
+        "portfolio.yml",
+        "version: 1\nservices:\n  - name: billing\n    answers: {durable_work: true}\n"
+        "  - name: board\n    answers: {browser_clients: rpc, latency: realtime}\n",
+    )
     result = run("recommend", "--batch", str(path), "--format", "json")
     lines = [json.loads(line) for line in result.out.splitlines()]
     assert result.code == 0

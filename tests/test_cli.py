@@ -15,9 +15,26 @@ Run = Callable[..., Result]
 Write = Callable[[str, "str | bytes"], Path]
 
 CORE_IDS = [
-    "latency", "caller_waits", "scheduling", "browser_clients", "team_size", "durable_work", "retries",
-    "job_duration", "cpu_heavy", "workflows", "rate_limits", "fanout", "progress_to_ui", "existing_broker",
-    "windows", "iot_devices", "polyglot", "connections", "copyleft_ok", "missed_messages",
+    "latency",
+    "caller_waits",
+    "scheduling",
+    "browser_clients",
+    "team_size",
+    "durable_work",
+    "retries",
+    "job_duration",
+    "cpu_heavy",
+    "workflows",
+    "rate_limits",
+    "fanout",
+    "progress_to_ui",
+    "existing_broker",
+    "windows",
+    "iot_devices",
+    "polyglot",
+    "connections",
+    "copyleft_ok",
+    "missed_messages",
 ]
 
 
@@ -49,8 +66,10 @@ def test_recommend_without_any_answers_is_refused(run: Run) -> None:
 
 
 def test_answers_file_problems_are_all_reported_with_locations(run: Run, write: Write) -> None:
-    path = write("answers.yml", "version: 1\nanswers:\n  latncy: realtime\n  team_size: many\n"
-                                "  browser_clients: websocket\n  retries: 'yes'\n")
+    path = write(
+        "answers.yml",
+        "version: 1\nanswers:\n  latncy: realtime\n  team_size: many\n  browser_clients: websocket\n  retries: 'yes'\n",
+    )
     result = run("recommend", "--answers", str(path))
     lines = result.err.strip().splitlines()
     assert result.code == 2
@@ -124,8 +143,9 @@ def test_output_never_writes_through_a_symlink_or_into_a_directory(run: Run, in_
 
 
 def test_text_verdict_fits_80_columns(run: Run) -> None:
-    result = run("recommend", "--set", "browser_clients=push", "--set", "durable_work=true",
-                 "--set", "scheduling=critical")
+    result = run(
+        "recommend", "--set", "browser_clients=push", "--set", "durable_work=true", "--set", "scheduling=critical"
+    )
     assert result.code == 0
     assert result.out.startswith("Verdict: ")
     assert "What would change it" in result.out
@@ -238,11 +258,22 @@ def test_json_output_is_identical_across_hash_seeds(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    args = [sys.executable, "-m", "advisor", "recommend", "--set", "browser_clients=push", "--set",
-            "durable_work=true", "--format", "json"]
+    args = [
+        sys.executable,
+        "-m",
+        "advisor",
+        "recommend",
+        "--set",
+        "browser_clients=push",
+        "--set",
+        "durable_work=true",
+        "--format",
+        "json",
+    ]
     outputs = {
-        subprocess.run(args, capture_output=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed},
-                       cwd=tmp_path).stdout
+        subprocess.run(
+            args, capture_output=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed}, cwd=tmp_path
+        ).stdout
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1

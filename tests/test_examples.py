@@ -15,13 +15,17 @@ ROOT = golden.ROOT
 
 
 def tree(root: Path) -> dict[str, tuple[bytes, int]]:
-    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mode & 0o777)
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mode & 0o777)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("name", list(golden.EXPECTED))
-def test_committed_example_matches_a_fresh_regeneration(name: str, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_committed_example_matches_a_fresh_regeneration(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(golden, "EXPECTED", {name: golden.EXPECTED[name]})
     golden.regenerate(tmp_path)
     fresh, committed = tree(tmp_path / name), tree(golden.EXAMPLES / name)
@@ -43,9 +47,11 @@ def example_env() -> dict[str, str]:
         pytest.fail("redis-server not found: run `bash scripts/test` or apt-get install redis-server")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "COV_"))}
     env["CROSSBAR_BIN"] = _external("ADVISOR_CROSSBAR", ROOT / ".venv-crossbar/bin/crossbar", "crossbar")
-    env["AUTOBAHN_JS"] = _external("ADVISOR_AUTOBAHN_JS",
-                                   ROOT / ".tools/node/node_modules/autobahn-browser/autobahn.min.js",
-                                   "autobahn.min.js (npm autobahn-browser)")
+    env["AUTOBAHN_JS"] = _external(
+        "ADVISOR_AUTOBAHN_JS",
+        ROOT / "tools/node/node_modules/autobahn-browser/autobahn.min.js",
+        "autobahn.min.js (npm autobahn-browser)",
+    )
     env["CHROMIUM_BIN"] = _external("ADVISOR_CHROMIUM", Path("/usr/bin/chromium"), "chromium")
     return env
 
@@ -58,7 +64,14 @@ def test_example_passes_its_own_test_suite(name: str, tmp_path: Path) -> None:
     shutil.copytree(golden.EXAMPLES / name, project)
     env = example_env()
     env["PYTHONPATH"] = str(project / "src")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout.splitlines()[-1]

@@ -53,16 +53,17 @@ def test_a_valid_rule_directory_passes(run: Run, tmp_path: Path) -> None:
 
 
 def test_unknown_question_operator_and_value_are_located(run: Run, tmp_path: Path) -> None:
-    broken = GOOD_RULE.replace("when: {team_size: {at_least: 20}}",
-                               "when:\n      teamsize: 3\n      latency: {above: realtime}\n"
-                               "      browser_clients: {in: [push, websocket]}\n      durable_work: 'true'")
+    broken = GOOD_RULE.replace(
+        "when: {team_size: {at_least: 20}}",
+        "when:\n      teamsize: 3\n      latency: {above: realtime}\n"
+        "      browser_clients: {in: [push, websocket]}\n      durable_work: 'true'",
+    )
     errors = lint_errors(run, make_dir(tmp_path, broken, GOOD_CASES))
     assert errors == [
         "policy.yaml:6:7: error[unknown-question]: unknown question 'teamsize' (did you mean 'team_size'?)",
         "policy.yaml:7:17: error[unknown-operator]: unknown operator 'above' "
         "(allowed: equals, not_equals, in, not_in, at_least, at_most)",
-        "policy.yaml:8:36: error[bad-value]: 'browser_clients': 'websocket' is not a choice "
-        "(allowed: none, push, rpc)",
+        "policy.yaml:8:36: error[bad-value]: 'browser_clients': 'websocket' is not a choice (allowed: none, push, rpc)",
         "policy.yaml:9:21: error[bad-value]: 'durable_work': expected true or false, not text 'true' "
         "(allowed: true, false)",
     ]
@@ -96,8 +97,10 @@ def test_duplicate_rule_ids_name_both_places(run: Run, tmp_path: Path) -> None:
 
 
 def test_a_rule_no_case_fires_is_an_error(run: Run, tmp_path: Path) -> None:
-    cases = GOOD_CASES.split("  - name: a large")[0] + "  - name: only small\n    answers: {team_size: 5}\n" \
+    cases = (
+        GOOD_CASES.split("  - name: a large")[0] + "  - name: only small\n    answers: {team_size: 5}\n"
         "    not_fires: [org-policy-prefers-celery]\n"
+    )
     errors = lint_errors(run, make_dir(tmp_path, GOOD_RULE, cases))
     assert errors == [
         "policy.yaml:3:1: error[rule-never-fires]: no case fires rule 'org-policy-prefers-celery' "
@@ -108,8 +111,10 @@ def test_a_rule_no_case_fires_is_an_error(run: Run, tmp_path: Path) -> None:
 def test_failing_cases_and_missing_cases_files_are_errors(run: Run, tmp_path: Path) -> None:
     wrong = GOOD_CASES.replace("answers: {team_size: 25}", "answers: {team_size: 19}")
     errors = lint_errors(run, make_dir(tmp_path, GOOD_RULE, wrong))
-    assert errors[0] == ("policy.cases.yaml:3:5: error[case-failed]: case 'a large team gets the policy': "
-                         "rule 'org-policy-prefers-celery' did not fire")
+    assert errors[0] == (
+        "policy.cases.yaml:3:5: error[case-failed]: case 'a large team gets the policy': "
+        "rule 'org-policy-prefers-celery' did not fire"
+    )
     (tmp_path / "x").mkdir()
     assert lint_errors(run, make_dir(tmp_path / "x", GOOD_RULE, None)) == [
         "policy.yaml:1:1: error[no-cases]: no cases file policy.cases.yaml beside this file "
@@ -133,8 +138,9 @@ def test_overriding_a_shipped_rule_needs_override_true(run: Run, tmp_path: Path)
     refused = run("recommend", "--defaults", "--rules", str(directory))
     assert refused.code == 2
     assert f"error[duplicate-rule]: rule id '{shipped}' is already defined" in refused.err
-    (directory / "policy.yaml").write_text(clash.replace("    because:", "    override: true\n    because:"),
-                                           encoding="utf-8")
+    (directory / "policy.yaml").write_text(
+        clash.replace("    because:", "    override: true\n    because:"), encoding="utf-8"
+    )
     accepted = run("rules", "show", shipped, "--rules", str(directory))
     assert accepted.code == 0
     assert "Our platform team supports Celery only" in accepted.out

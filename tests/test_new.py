@@ -39,8 +39,16 @@ def test_new_creates_the_verdicts_project_with_its_records(run: Run, in_tmp: Pat
     project = in_tmp / "live-imports"
     assert result.code == 0, result.err
     assert "hybrid starter" in result.out
-    for name in ("README.md", "pyproject.toml", ".env.example", "docker-compose.yml", ".gitignore",
-                 "docs/adr/0001-use-hybrid.md", ".advisor-answers.yml", ".advisor-decision.json"):
+    for name in (
+        "README.md",
+        "pyproject.toml",
+        ".env.example",
+        "docker-compose.yml",
+        ".gitignore",
+        "docs/adr/0001-use-hybrid.md",
+        ".advisor-answers.yml",
+        ".advisor-decision.json",
+    ):
         assert (project / name).is_file(), name
     assert not (project / ".env").exists()
     assert list(isolated_home.rglob("*")) == []  # no cookiecutter replay or config under HOME
@@ -59,20 +67,31 @@ def test_the_decision_record_is_madr(run: Run, in_tmp: Path) -> None:
     run("new", "live-imports", *HYBRID)
     adr = (in_tmp / "live-imports/docs/adr/0001-use-hybrid.md").read_text(encoding="utf-8")
     assert adr.startswith("---\nstatus: accepted\ndate: ")
-    for heading in ("## Context and Problem Statement", "## Decision Drivers", "## Considered Options",
-                    "## Decision Outcome", "### Consequences", "### Confirmation",
-                    "## Pros and Cons of the Options", "## More Information"):
+    for heading in (
+        "## Context and Problem Statement",
+        "## Decision Drivers",
+        "## Considered Options",
+        "## Decision Outcome",
+        "### Consequences",
+        "### Confirmation",
+        "## Pros and Cons of the Options",
+        "## More Information",
+    ):
         assert heading in adr
     assert 'Chosen option: "Hybrid (Celery + Crossbar.io)", because it scored highest' in adr
 
 
-@pytest.mark.parametrize("stack,present,absent", [
-    ("celery", ["src/board/celery_app.py", "src/board/tasks.py"], [".crossbar/config.json", "web/index.html"]),
-    ("crossbar", [".crossbar/config.json", "web/index.html", "src/board/backend.py"], ["src/board/celery_app.py"]),
-    ("hybrid", ["src/board/celery_app.py", ".crossbar/config.json", "src/board/bridge.py"], []),
-])
-def test_stack_switches_choose_the_components(run: Run, in_tmp: Path, stack: str, present: list[str],
-                                              absent: list[str]) -> None:
+@pytest.mark.parametrize(
+    "stack,present,absent",
+    [
+        ("celery", ["src/board/celery_app.py", "src/board/tasks.py"], [".crossbar/config.json", "web/index.html"]),
+        ("crossbar", [".crossbar/config.json", "web/index.html", "src/board/backend.py"], ["src/board/celery_app.py"]),
+        ("hybrid", ["src/board/celery_app.py", ".crossbar/config.json", "src/board/bridge.py"], []),
+    ],
+)
+def test_stack_switches_choose_the_components(
+    run: Run, in_tmp: Path, stack: str, present: list[str], absent: list[str]
+) -> None:
     assert run("new", "board", "--defaults", "--stack", stack).code == 0
     files = {str(p.relative_to(in_tmp / "board")) for p in (in_tmp / "board").rglob("*") if p.is_file()}
     assert set(present) <= files
@@ -140,8 +159,21 @@ def test_a_symlinked_or_file_target_is_refused(run: Run, in_tmp: Path) -> None:
     assert snapshot(in_tmp) == before
 
 
-@pytest.mark.parametrize("name", ["../escaped", "a/b", "{{ 7*7 }}", "celery", "con", "My Project", "-rf",
-                                  "x" * 65, "{{ cycler.__init__.__globals__.os.getpid() }}", "café"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../escaped",
+        "a/b",
+        "{{ 7*7 }}",
+        "celery",
+        "con",
+        "My Project",
+        "-rf",
+        "x" * 65,
+        "{{ cycler.__init__.__globals__.os.getpid() }}",
+        "café",
+    ],
+)
 def test_bad_project_names_are_refused_before_anything_is_rendered(run: Run, in_tmp: Path, name: str) -> None:
     before = snapshot(in_tmp.parent)
     result = run("new", "target", "--defaults", "--name", name)
@@ -160,8 +192,9 @@ def test_a_failure_mid_render_leaves_nothing(run: Run, in_tmp: Path, monkeypatch
     assert list(in_tmp.iterdir()) == []
 
 
-def test_ctrl_c_mid_render_exits_130_and_leaves_nothing(run: Run, in_tmp: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_mid_render_exits_130_and_leaves_nothing(
+    run: Run, in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def interrupted(*args: object) -> str:
         raise KeyboardInterrupt
 
@@ -170,8 +203,9 @@ def test_ctrl_c_mid_render_exits_130_and_leaves_nothing(run: Run, in_tmp: Path,
     assert list(in_tmp.iterdir()) == []
 
 
-def test_sigterm_mid_render_exits_143_and_leaves_nothing(run: Run, in_tmp: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sigterm_mid_render_exits_143_and_leaves_nothing(
+    run: Run, in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def terminated(*args: object) -> str:
         os.kill(os.getpid(), signal.SIGTERM)
         return ""
@@ -187,8 +221,10 @@ def test_concurrent_runs_into_one_target_never_interleave(tmp_path: Path) -> Non
     for attempt in range(3):
         workdir = tmp_path / f"try{attempt}"
         workdir.mkdir()
-        procs = [subprocess.Popen(args, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                 for _ in range(2)]
+        procs = [
+            subprocess.Popen(args, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            for _ in range(2)
+        ]
         codes = sorted(proc.wait(timeout=60) for proc in procs)
         assert codes == [0, 3]
         assert sorted(p.name for p in workdir.iterdir()) == ["board"]
@@ -211,7 +247,9 @@ def test_check_reports_drift_and_the_rules_behind_it(run: Run, in_tmp: Path) -> 
     (org / "policy.yaml").write_text(
         "version: 1\nrules:\n  - id: org-celery-only\n    title: We run Celery only\n"
         "    when: {team_size: {at_least: 1}}\n    effects: {celery: 5, hybrid: -5}\n"
-        "    because: Platform policy.\n    sources: [https://intranet.example.org/adr/7]\n", encoding="utf-8")
+        "    because: Platform policy.\n    sources: [https://intranet.example.org/adr/7]\n",
+        encoding="utf-8",
+    )
     result = run("check", "board", "--rules", str(org), "--exit-code")
     assert result.code == 1
     assert "The decision no longer holds: hybrid -> celery." in result.out

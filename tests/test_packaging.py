@@ -29,8 +29,9 @@ def test_recommend_json_imports_no_heavy_library() -> None:
 
 
 def test_python_dash_m_runs_the_cli() -> None:
-    done = subprocess.run([sys.executable, "-m", "advisor", "--version"], capture_output=True, text=True,
-                          cwd=ROOT, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "advisor", "--version"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     assert (done.returncode, done.stdout) == (0, "advisor 0.1.0\n")
 
 
@@ -48,16 +49,23 @@ def test_built_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     outside.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     advisor = str(env_dir / "bin" / "advisor")
-    done = subprocess.run([advisor, "recommend", "--set", "browser_clients=push", "--format", "json"],
-                          capture_output=True, text=True, cwd=outside, env=env, check=False)
+    done = subprocess.run(
+        [advisor, "recommend", "--set", "browser_clients=push", "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=outside,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["answers"]["browser_clients"] == "push"
-    first_rule = subprocess.run([advisor, "rules", "list"], capture_output=True, text=True, cwd=outside, env=env,
-                                check=True).stdout.split()[0]
-    shown = subprocess.run([advisor, "rules", "show", first_rule], capture_output=True, text=True, cwd=outside,
-                           env=env, check=True).stdout
+    first_rule = subprocess.run(
+        [advisor, "rules", "list"], capture_output=True, text=True, cwd=outside, env=env, check=True
+    ).stdout.split()[0]
+    shown = subprocess.run(
+        [advisor, "rules", "show", first_rule], capture_output=True, text=True, cwd=outside, env=env, check=True
+    ).stdout
     # The rules came from inside the installed package, not from this checkout.
     assert "site-packages/advisor/_data/rules/" in shown
-    lint = subprocess.run([advisor, "rules", "lint"], capture_output=True, text=True, cwd=outside, env=env,
-                          check=False)
+    lint = subprocess.run([advisor, "rules", "lint"], capture_output=True, text=True, cwd=outside, env=env, check=False)
     assert lint.returncode == 0, lint.stderr

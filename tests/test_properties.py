@@ -24,13 +24,28 @@ LOCATED = re.compile(r"^.+:\d+:\d+: error\[[a-z0-9-]+\]: .+$")
 # Derandomised and without shrinking or an example database: the same examples every run, and a
 # failure reported at once rather than after minutes of shrinking.
 QUICK = [Phase.explicit, Phase.generate]
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None, phases=QUICK,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=QUICK,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
-                    st.text(max_size=30), st.sampled_from(["realtime", "push", "true", "yes", "NO", "0755", "1:30"]))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                            max_size=3), max_leaves=8)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=30),
+    st.sampled_from(["realtime", "push", "true", "yes", "NO", "0755", "1:30"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 keys = st.one_of(st.sampled_from(IDS), st.text(max_size=12))
 
 
@@ -76,15 +91,26 @@ def test_any_text_as_an_answers_file_gives_a_verdict_or_a_located_error(text: st
 
 
 operators = st.sampled_from(["equals", "not_equals", "in", "not_in", "at_least", "at_most", "above", "all"])
-conditions = st.dictionaries(keys | st.sampled_from(["all", "any", "not", "always"]),
-                             values | st.dictionaries(operators, values, max_size=2), min_size=0, max_size=3)
+conditions = st.dictionaries(
+    keys | st.sampled_from(["all", "any", "not", "always"]),
+    values | st.dictionaries(operators, values, max_size=2),
+    min_size=0,
+    max_size=3,
+)
 rules = st.fixed_dictionaries(
-    {"id": st.one_of(st.from_regex(r"\A[a-z]{1,8}(-[a-z]{1,8}){0,2}\Z"), st.text(max_size=10)),
-     "title": st.text(max_size=40), "when": conditions | values,
-     "because": st.text(max_size=40), "sources": st.lists(st.text(max_size=30) | st.just("https://example.org/x"))},
-    optional={"effects": st.dictionaries(st.sampled_from(["celery", "crossbar", "hybrid", "kafka"]), values,
-                                         max_size=3),
-              "kind": st.sampled_from(["score", "caveat", "other"]), "applies_to": values, "override": values},
+    {
+        "id": st.one_of(st.from_regex(r"\A[a-z]{1,8}(-[a-z]{1,8}){0,2}\Z"), st.text(max_size=10)),
+        "title": st.text(max_size=40),
+        "when": conditions | values,
+        "because": st.text(max_size=40),
+        "sources": st.lists(st.text(max_size=30) | st.just("https://example.org/x")),
+    },
+    optional={
+        "effects": st.dictionaries(st.sampled_from(["celery", "crossbar", "hybrid", "kafka"]), values, max_size=3),
+        "kind": st.sampled_from(["score", "caveat", "other"]),
+        "applies_to": values,
+        "override": values,
+    },
 )
 
 
@@ -99,8 +125,14 @@ def test_any_rule_file_gives_a_verdict_or_a_located_error(rule_list: list[dict[s
         assert listing(Path(scratch)) == ["org", "org/org.yaml"]
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, database=None, phases=QUICK,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=QUICK,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(st.text(max_size=20))
 def test_any_project_name_writes_the_target_or_nothing(name: str) -> None:
     with tempfile.TemporaryDirectory() as scratch:

@@ -20,11 +20,20 @@ Run = Callable[..., Result]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def advisor_process(*args: str, cwd: Path, env: dict[str, str] | None = None,
-                    **kwargs: object) -> subprocess.CompletedProcess[str]:
+def advisor_process(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "advisor", *args], cwd=cwd, env=environment, capture_output=True,
-                          text=True, timeout=60, check=False, **kwargs)  # type: ignore[call-overload]
+    return subprocess.run(
+        [sys.executable, "-m", "advisor", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        **kwargs,
+    )  # type: ignore[call-overload]
 
 
 def listing(root: Path) -> list[str]:
@@ -73,8 +82,9 @@ def test_a26_odd_entries_in_a_rules_directory(run: Run, tmp_path: Path) -> None:
 # B. Answer values
 
 
-@pytest.mark.parametrize("name", ["x; touch PWNED", "$(touch PWNED)", "a\nb", "class", "nul", "1abc", "", " ",
-                                  "[bold]x[/]", "a\\b", "name."])
+@pytest.mark.parametrize(
+    "name", ["x; touch PWNED", "$(touch PWNED)", "a\nb", "class", "nul", "1abc", "", " ", "[bold]x[/]", "a\\b", "name."]
+)
 def test_b_hostile_project_names_are_refused(run: Run, in_tmp: Path, name: str) -> None:
     result = run("new", "target", "--defaults", "--name", name)
     assert result.code == 2
@@ -82,11 +92,16 @@ def test_b_hostile_project_names_are_refused(run: Run, in_tmp: Path, name: str) 
     assert listing(in_tmp) == []
 
 
-@pytest.mark.parametrize("pair,message", [
-    ("team_size=0", "0 is out of range"), ("team_size=-1", "-1 is out of range"),
-    ("team_size=1000000000", "1000000000 is out of range"), ("latency=", "'' is not a choice"),
-    ("durable_work=yes", "expected true or false, not text 'yes'"),
-])
+@pytest.mark.parametrize(
+    "pair,message",
+    [
+        ("team_size=0", "0 is out of range"),
+        ("team_size=-1", "-1 is out of range"),
+        ("team_size=1000000000", "1000000000 is out of range"),
+        ("latency=", "'' is not a choice"),
+        ("durable_work=yes", "expected true or false, not text 'yes'"),
+    ],
+)
 def test_b10_b14_out_of_range_and_empty_values(run: Run, pair: str, message: str) -> None:
     result = run("recommend", "--set", pair)
     assert result.code == 2
@@ -109,8 +124,9 @@ def test_c2_end_of_input_in_the_wizard_exits_2(run: Run, monkeypatch: pytest.Mon
     assert listing(in_tmp) == []
 
 
-def test_c6_sighup_mid_generation_exits_129_and_leaves_nothing(run: Run, in_tmp: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_c6_sighup_mid_generation_exits_129_and_leaves_nothing(
+    run: Run, in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def hang_up(*args: object) -> str:
         os.kill(os.getpid(), signal.SIGHUP)
         return ""
@@ -123,8 +139,15 @@ def test_c6_sighup_mid_generation_exits_129_and_leaves_nothing(run: Run, in_tmp:
 @pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "ascii"}, {"LANG": "C", "LC_ALL": "C"}, {"COLUMNS": "20"}])
 def test_c9_odd_encodings_and_widths_still_print(tmp_path: Path, env: dict[str, str]) -> None:
     for fmt in ("text", "markdown"):
-        done = advisor_process("recommend", "--answers", str(golden.EXAMPLES / "answers/import-tracker.yml"),
-                               "--format", fmt, cwd=tmp_path, env=env)
+        done = advisor_process(
+            "recommend",
+            "--answers",
+            str(golden.EXAMPLES / "answers/import-tracker.yml"),
+            "--format",
+            fmt,
+            cwd=tmp_path,
+            env=env,
+        )
         assert done.returncode == 0, done.stderr
         assert "Verdict" in done.stdout
     assert done.stderr == ""
@@ -132,8 +155,15 @@ def test_c9_odd_encodings_and_widths_still_print(tmp_path: Path, env: dict[str, 
 
 def test_c10_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     shell = f"{sys.executable} -m advisor rules list | head -1"
-    done = subprocess.run(["bash", "-c", shell], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        ["bash", "-c", shell],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert len(done.stdout.splitlines()) == 1
     assert "Traceback" not in done.stderr
 
@@ -151,8 +181,15 @@ def test_c15_c17_no_files_anywhere_even_with_a_missing_home(tmp_path: Path, args
 
 def test_e8_stdout_closed_is_a_clear_runtime_error(tmp_path: Path) -> None:
     shell = f"{sys.executable} -m advisor recommend --defaults >&-"
-    done = subprocess.run(["bash", "-c", shell], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        ["bash", "-c", shell],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1
     assert done.stderr == "advisor: standard output is closed; nothing to write to\n"
 
@@ -170,8 +207,7 @@ def test_d4_a_parent_that_is_a_file_is_refused(run: Run, in_tmp: Path) -> None:
 @pytest.mark.parametrize("target", ["/", "HOME"])
 def test_d5_dangerous_targets_are_refused(run: Run, isolated_home: Path, target: str) -> None:
     before = listing(isolated_home)
-    result = run("new", str(isolated_home) if target == "HOME" else target, "--defaults", "--name", "board",
-                 "--force")
+    result = run("new", str(isolated_home) if target == "HOME" else target, "--defaults", "--name", "board", "--force")
     assert result.code == 3
     assert "refusing to generate into" in result.err
     assert listing(isolated_home) == before
@@ -194,8 +230,12 @@ def tiny_disk(tmp_path: Path) -> object:
     mount_point.mkdir()
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root (CI runs as root)")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if mounted.returncode != 0:
         pytest.fail(f"cannot mount a small tmpfs for the disk-full test: {mounted.stderr.strip()}")
     yield mount_point
@@ -203,8 +243,9 @@ def tiny_disk(tmp_path: Path) -> object:
 
 
 def test_d7_a_full_disk_mid_generation_leaves_nothing(tiny_disk: Path, tmp_path: Path) -> None:
-    done = advisor_process("new", "board", "--defaults", "--stack", "hybrid", cwd=tiny_disk,
-                           env={"HOME": str(tmp_path)})
+    done = advisor_process(
+        "new", "board", "--defaults", "--stack", "hybrid", cwd=tiny_disk, env={"HOME": str(tmp_path)}
+    )
     assert done.returncode == 1, done.stderr
     assert "No space left on device; nothing was written" in done.stderr
     assert listing(tiny_disk) == []
@@ -216,19 +257,31 @@ def test_d13_generation_is_byte_identical_across_umask_timezone_and_locale(tmp_p
         work = tmp_path / str(number)
         work.mkdir()
         shell = f"umask {umask} && {sys.executable} -m advisor new board --defaults --stack hybrid"
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TZ": tz, "LANG": lang, "SOURCE_DATE_EPOCH": golden.EPOCH,
-               "PYTHONHASHSEED": str(number), "HOME": str(tmp_path)}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "TZ": tz,
+            "LANG": lang,
+            "SOURCE_DATE_EPOCH": golden.EPOCH,
+            "PYTHONHASHSEED": str(number),
+            "HOME": str(tmp_path),
+        }
         subprocess.run(["bash", "-c", shell], cwd=work, env=env, check=True, capture_output=True, timeout=60)
         board = work / "board"
-        trees.append({str(p.relative_to(board)): (p.read_bytes() if p.is_file() else b"", p.stat().st_mode)
-                      for p in board.rglob("*")})
+        trees.append(
+            {
+                str(p.relative_to(board)): (p.read_bytes() if p.is_file() else b"", p.stat().st_mode)
+                for p in board.rglob("*")
+            }
+        )
     assert trees[0] == trees[1]
 
 
 @pytest.mark.parametrize("stack", scaffold.STACKS)
 @pytest.mark.parametrize("broker", ["none", "rabbitmq", "sqs"])
-def test_d17_d19_every_variant_stays_inside_with_no_case_collisions_or_links(run: Run, in_tmp: Path, stack: str,
-                                                                             broker: str) -> None:
+def test_d17_d19_every_variant_stays_inside_with_no_case_collisions_or_links(
+    run: Run, in_tmp: Path, stack: str, broker: str
+) -> None:
     assert run("new", "board", "--defaults", "--stack", stack, "--set", f"existing_broker={broker}").code == 0
     paths = [p for p in (in_tmp / "board").rglob("*")]
     assert not [p for p in paths if p.is_symlink()]
@@ -244,8 +297,9 @@ def test_d19_the_template_holds_no_symlinks() -> None:
 # E. Rendering
 
 
-def test_e4_an_undefined_template_variable_fails_and_leaves_nothing(run: Run, in_tmp: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_e4_an_undefined_template_variable_fails_and_leaves_nothing(
+    run: Run, in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     original = scaffold.context
 
     def missing_key(*args: object) -> dict[str, object]:
@@ -263,9 +317,17 @@ def test_e4_an_undefined_template_variable_fails_and_leaves_nothing(run: Run, in
 def test_e6_a_thousand_user_rules_still_give_a_verdict(run: Run, tmp_path: Path) -> None:
     rules = tmp_path / "many"
     rules.mkdir()
-    body = [{"id": f"org-rule-{n}", "title": f"Rule {n}", "when": {"team_size": {"at_least": 1 + n % 50}},
-             "effects": {"celery": 1}, "because": "x" * 500, "sources": ["https://example.org/r"]}
-            for n in range(1000)]
+    body = [
+        {
+            "id": f"org-rule-{n}",
+            "title": f"Rule {n}",
+            "when": {"team_size": {"at_least": 1 + n % 50}},
+            "effects": {"celery": 1},
+            "because": "x" * 500,
+            "sources": ["https://example.org/r"],
+        }
+        for n in range(1000)
+    ]
     (rules / "many.yaml").write_text(yaml.safe_dump({"version": 1, "rules": body}), encoding="utf-8")
     for fmt in ("json", "html", "markdown"):
         assert run("recommend", "--defaults", "--rules", str(rules), "--format", fmt).code == 0
@@ -285,6 +347,9 @@ def test_f6_f7_example_secrets_and_ports_are_safe(name: str) -> None:
     ignored = (project / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert ".env" in ignored and "!.env.example" in ignored
     example = (project / ".env.example").read_text(encoding="utf-8")
-    secrets = [line.split("=", 1)[1] for line in example.splitlines()
-               if "=" in line and not line.startswith("#") and ("SECRET" in line or "PASSWORD" in line)]
+    secrets = [
+        line.split("=", 1)[1]
+        for line in example.splitlines()
+        if "=" in line and not line.startswith("#") and ("SECRET" in line or "PASSWORD" in line)
+    ]
     assert secrets and all(value.startswith("replace-with") for value in secrets)

@@ -37,8 +37,14 @@ def hostile_rules(tmp_path: Path) -> Path:
     """A user's rule directory whose text tries every injection the formats are open to."""
     directory = tmp_path / "hostile"
     directory.mkdir()
-    rule = {"id": "hostile-rule", "title": HOSTILE_TITLE, "when": {"team_size": {"at_least": 1}},
-            "effects": {"celery": 5}, "because": HOSTILE_BECAUSE, "sources": ["https://example.org/a(b)c?d=1&e=2"]}
+    rule = {
+        "id": "hostile-rule",
+        "title": HOSTILE_TITLE,
+        "when": {"team_size": {"at_least": 1}},
+        "effects": {"celery": 5},
+        "because": HOSTILE_BECAUSE,
+        "sources": ["https://example.org/a(b)c?d=1&e=2"],
+    }
     caveat = {**rule, "id": "hostile-caveat", "kind": "caveat"}
     del caveat["effects"]
     (directory / "hostile.yaml").write_text(json.dumps({"version": 1, "rules": [rule, caveat]}), encoding="utf-8")
@@ -109,12 +115,30 @@ def test_every_format_has_every_section(run: Run) -> None:
     markdown = run(*args, "--format", "markdown").out
     html = run(*args, "--format", "html").out
     text = run(*args, "--format", "text").out
-    for heading in ("Scores", "Why", "What would change the verdict", "Watch out for", "Consequences of choosing",
-                    "Architecture", "Per-option breakdown", "Answers", "Next steps"):
+    for heading in (
+        "Scores",
+        "Why",
+        "What would change the verdict",
+        "Watch out for",
+        "Consequences of choosing",
+        "Architecture",
+        "Per-option breakdown",
+        "Answers",
+        "Next steps",
+    ):
         assert f"## {heading}" in markdown
         assert f">{heading}" in html
-    for heading in ("Scores:", "Top reasons:", "What would change it:", "Watch out for", "Consequences of choosing",
-                    "Architecture:", "Per-option breakdown", "Answers:", "Next steps:"):
+    for heading in (
+        "Scores:",
+        "Top reasons:",
+        "What would change it:",
+        "Watch out for",
+        "Consequences of choosing",
+        "Architecture:",
+        "Per-option breakdown",
+        "Answers:",
+        "Next steps:",
+    ):
         assert heading in text
     assert "```mermaid\nflowchart LR" in markdown
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in html
@@ -123,7 +147,7 @@ def test_every_format_has_every_section(run: Run) -> None:
 
 def test_html_is_self_contained(run: Run) -> None:
     html = run("recommend", "--answers", str(golden.EXAMPLES / "answers/live-board.yml"), "--format", "html").out
-    assert "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'" in html
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'' in html
     for external in ("<script", "<link", "@import", " src=", "url(http", "url(data"):
         assert external not in html
     # Absolute URLs appear only as link targets, which load nothing.
@@ -139,9 +163,16 @@ def test_the_date_option_fixes_the_date(run: Run) -> None:
 
 def test_the_adr_is_madr_4(run: Run) -> None:
     adr = run("recommend", "--answers", str(golden.EXAMPLES / "answers/orders-worker.yml"), "--format", "adr").out
-    for heading in ("## Context and Problem Statement", "## Decision Drivers", "## Considered Options",
-                    "## Decision Outcome", "### Consequences", "### Confirmation",
-                    "## Pros and Cons of the Options", "## More Information"):
+    for heading in (
+        "## Context and Problem Statement",
+        "## Decision Drivers",
+        "## Considered Options",
+        "## Decision Outcome",
+        "### Consequences",
+        "### Confirmation",
+        "## Pros and Cons of the Options",
+        "## More Information",
+    ):
         assert heading in adr
     assert 'Chosen option: "Celery", because it scored highest' in adr
     assert "**critical** (`scheduling`)" in adr

@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 class Script:
     """An asker that answers from a list and records what it was asked."""
 
-    def __init__(self, replies: list[Any], reviews: list[str] | None = None, picks: list[str] | None = None,
-                 texts: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        replies: list[Any],
+        reviews: list[str] | None = None,
+        picks: list[str] | None = None,
+        texts: list[str] | None = None,
+    ) -> None:
         self.replies: Iterator[Any] = iter(replies)
         self.reviews = iter(reviews or [wizard.DONE])
         self.picks = iter(picks or [])
@@ -132,8 +137,15 @@ def test_saving_answers_over_an_existing_file_is_refused_before_any_question(tmp
     existing.write_text("keep", encoding="utf-8")
     import pexpect
 
-    child = pexpect.spawn(sys.executable, ["-m", "advisor", "wizard", "--save-answers", str(existing)],
-                          cwd=str(tmp_path), env=_env(), encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "advisor", "wizard", "--save-answers", str(existing)],
+        cwd=str(tmp_path),
+        env=_env(),
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 3
@@ -153,8 +165,15 @@ DOWN, UP, ENTER = "\x1b[B", "\x1b[A", "\r"
 def test_a_person_in_a_real_terminal_gets_a_report_and_a_starter(tmp_path: Path) -> None:
     import pexpect
 
-    child = pexpect.spawn(sys.executable, ["-m", "advisor"], cwd=str(tmp_path), env=_env(), encoding="utf-8",
-                          timeout=20, dimensions=(40, 120))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "advisor"],
+        cwd=str(tmp_path),
+        env=_env(),
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
 
     def choose(expected: str, *keys: str) -> None:
         child.expect_exact(expected)
@@ -163,28 +182,28 @@ def test_a_person_in_a_real_terminal_gets_a_report_and_a_starter(tmp_path: Path)
             child.send(key)
         child.send(ENTER)
 
-    choose("(1/", UP)                                  # latency: realtime
-    choose("(2/", DOWN, DOWN, DOWN)                    # scheduling: Show help
-    child.expect_exact("Nightly reports")              # the help text
-    choose("(2/")                                      # scheduling: none (the default)
-    choose("(3/", UP)                                  # browser clients: Go back
-    choose("(2/", DOWN, DOWN)                          # scheduling: critical
-    choose("(3/", DOWN)                                # browser clients: push
-    child.expect_exact("(4/")                          # team size, typed
-    child.send("\x15many" + ENTER)                     # clear the default, type a wrong value
+    choose("(1/", UP)  # latency: realtime
+    choose("(2/", DOWN, DOWN, DOWN)  # scheduling: Show help
+    child.expect_exact("Nightly reports")  # the help text
+    choose("(2/")  # scheduling: none (the default)
+    choose("(3/", UP)  # browser clients: Go back
+    choose("(2/", DOWN, DOWN)  # scheduling: critical
+    choose("(3/", DOWN)  # browser clients: push
+    child.expect_exact("(4/")  # team size, typed
+    child.send("\x15many" + ENTER)  # clear the default, type a wrong value
     child.expect_exact("expected an integer")
     child.send("\x156" + ENTER)
-    for _ in range(40):                                # the rest: the defaults
+    for _ in range(40):  # the rest: the defaults
         if child.expect_exact(["Your answers", "(arrow keys, Enter)"]) == 0:
             break
         child.send(ENTER)
     child.expect_exact("(arrow keys, Enter)")
-    child.send(DOWN + ENTER)                           # change the answer to latency
-    choose("(1/1)", DOWN)                              # latency: interactive
-    choose("Your answers")                             # done
+    child.send(DOWN + ENTER)  # change the answer to latency
+    choose("(1/1)", DOWN)  # latency: interactive
+    choose("Your answers")  # done
     child.expect_exact("Verdict: Hybrid")
     child.expect_exact("Write the report to a file?")
-    child.send(ENTER)                                  # Markdown
+    child.send(ENTER)  # Markdown
     child.expect_exact("File name:")
     child.send(ENTER)
     child.expect_exact("Generate the hybrid starter project now?")
@@ -205,8 +224,15 @@ def test_a_person_in_a_real_terminal_gets_a_report_and_a_starter(tmp_path: Path)
 def test_ctrl_c_at_a_prompt_exits_130_and_writes_nothing(tmp_path: Path) -> None:
     import pexpect
 
-    child = pexpect.spawn(sys.executable, ["-m", "advisor", "wizard", "--save-answers", "a.yml"],
-                          cwd=str(tmp_path), env=_env(), encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "advisor", "wizard", "--save-answers", "a.yml"],
+        cwd=str(tmp_path),
+        env=_env(),
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
     child.expect_exact("(arrow keys, Enter)")
     child.send(ENTER)
     child.expect_exact("(2/")
@@ -228,8 +254,15 @@ def test_no_color_prompts_carry_no_colour(tmp_path: Path) -> None:
 
     import pexpect
 
-    child = pexpect.spawn(sys.executable, ["-m", "advisor"], cwd=str(tmp_path), env={**_env(), "NO_COLOR": "1"},
-                          encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "advisor"],
+        cwd=str(tmp_path),
+        env={**_env(), "NO_COLOR": "1"},
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
     child.expect_exact("(arrow keys, Enter)")
     seen = (child.before or "") + str(child.after)
     child.send(ENTER)
@@ -245,9 +278,15 @@ def test_no_color_prompts_carry_no_colour(tmp_path: Path) -> None:
 def test_a_dumb_terminal_gets_typed_questions_and_no_escape_codes(tmp_path: Path) -> None:
     import pexpect
 
-    child = pexpect.spawn(sys.executable, ["-m", "advisor", "wizard", "--save-answers", "answers.yml"],
-                          cwd=str(tmp_path), env={**_env(), "TERM": "dumb"}, encoding="utf-8", timeout=20,
-                          dimensions=(40, 120))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "advisor", "wizard", "--save-answers", "answers.yml"],
+        cwd=str(tmp_path),
+        env={**_env(), "TERM": "dumb"},
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
     transcript = ""
     for _ in range(40):
         index = child.expect_exact(["? for help", "Type a question id"])
