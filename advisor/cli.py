@@ -35,6 +35,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     no_args_is_help=False,
+    # -h as well as --help, on every command (click's child contexts inherit the names).
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 rules_app = typer.Typer(help="Browse and check the rules.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(rules_app, name="rules")
@@ -62,22 +64,44 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+AnswersOpt = typer.Option(None, "--answers", help="Answers file (version: 1).", dir_okay=False)
+SetOpt = typer.Option([], "--set", help="ID=VALUE; repeatable; wins over --answers.")
+DefaultsOpt = typer.Option(False, "--defaults", help="Take the default for every answer not given.")
+RulesOpt = typer.Option([], "--rules", help="Extra or overriding rule files (a directory or file); repeatable.")
+PrefillOpt = typer.Option(None, "--answers", help="Prefill from this answers file.", dir_okay=False)
+WizardDefaultsOpt = typer.Option(False, "--defaults", help="Take the defaults; go straight to the summary.")
+ReviewOpt = typer.Option(False, "--review", help="Ask every question, prefilled ones included.")
+SaveAnswersOpt = typer.Option(None, "--save-answers", help="Also write the answers file here.")
+
+
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    answers: Path | None = PrefillOpt,
+    set_: list[str] = SetOpt,
+    defaults: bool = WizardDefaultsOpt,
+    review_all: bool = ReviewOpt,
+    save_answers: Path | None = SaveAnswersOpt,
+    rules: list[Path] = RulesOpt,
 ) -> None:
-    """Run the wizard when no command is given."""
+    """Run the wizard when no command is given (the wizard's options work here too)."""
     _state["debug"] = debug
+    wizard_options = {
+        "answers": answers,
+        "set_": set_,
+        "defaults": defaults,
+        "review_all": review_all,
+        "save_answers": save_answers,
+        "rules": rules,
+    }
     if ctx.invoked_subcommand is None:
-        ctx.invoke(wizard, answers=None, set_=[], defaults=False, review_all=False, save_answers=None, rules=[])
-
-
-AnswersOpt = typer.Option(None, "--answers", help="Answers file (version: 1).", dir_okay=False)
-SetOpt = typer.Option([], "--set", help="ID=VALUE; repeatable; wins over --answers.")
-DefaultsOpt = typer.Option(False, "--defaults", help="Take the default for every answer not given.")
-RulesOpt = typer.Option([], "--rules", help="Extra or overriding rule files (a directory or file); repeatable.")
+        ctx.invoke(wizard, **wizard_options)
+    elif any(wizard_options.values()):
+        raise InputError(
+            f"the wizard's options go after the command: advisor {ctx.invoked_subcommand} --answers FILE ..."
+        )
 
 
 @app.command()
@@ -177,8 +201,9 @@ def new(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the file tree; write nothing."),
 ) -> int:
     """Create the starter project for the verdict, with its decision record."""
-    from advisor import scaffold
+    from advisor import report, scaffold
 
+    report.source_date_epoch()  # the decision record's date: a bad SOURCE_DATE_EPOCH stops us before any file
     result = _advice_from_options(answers, set_, defaults, rules)
     chosen = stack.value if stack else result.verdict.recommendation
     plan = scaffold.plan(directory, name, chosen, force)
@@ -211,11 +236,11 @@ def check(
 
 @app.command()
 def wizard(
-    answers: Path | None = typer.Option(None, "--answers", help="Prefill from this answers file.", dir_okay=False),
+    answers: Path | None = PrefillOpt,
     set_: list[str] = SetOpt,
-    defaults: bool = typer.Option(False, "--defaults", help="Take the defaults; go straight to the summary."),
-    review_all: bool = typer.Option(False, "--review", help="Ask every question, prefilled ones included."),
-    save_answers: Path | None = typer.Option(None, "--save-answers", help="Also write the answers file here."),
+    defaults: bool = WizardDefaultsOpt,
+    review_all: bool = ReviewOpt,
+    save_answers: Path | None = SaveAnswersOpt,
     rules: list[Path] = RulesOpt,
 ) -> int:
     """Ask the questions, show the verdict, offer the report and the starter."""

@@ -19,6 +19,7 @@ from advisor import __version__, engine, resources
 from advisor.advice import Advice
 from advisor.answers import as_text as answer_text
 from advisor.engine import ranking
+from advisor.errors import InputError
 from advisor.rules import OPTION_NAMES as NAMES
 from advisor.rules import OPTIONS, Rule
 
@@ -41,9 +42,31 @@ def report_date(date: str | None = None) -> str:
     """The given date, else SOURCE_DATE_EPOCH's, else today (UTC)."""
     if date:
         return dt.date.fromisoformat(date).isoformat()
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    epoch = source_date_epoch()
+    moment = dt.datetime.fromtimestamp(epoch, dt.UTC) if epoch is not None else dt.datetime.now(dt.UTC)
     return moment.date().isoformat()
+
+
+def source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH as seconds since 1970, or None when unset or empty.
+
+    The reproducible-builds convention (https://reproducible-builds.org/specs/source-date-epoch/)
+    is a decimal integer; anything else is the user's input error, named as such.
+    """
+    text = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if not text:
+        return None
+    try:
+        epoch = int(text) if text.isascii() and text.isdigit() else -1
+        dt.datetime.fromtimestamp(epoch, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        epoch = -1
+    if epoch < 0:
+        raise InputError(
+            f"environment variable SOURCE_DATE_EPOCH={text!r} is not a date: "
+            "expected whole seconds since 1970-01-01 UTC, e.g. 1767225600"
+        )
+    return epoch
 
 
 @cache

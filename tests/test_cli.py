@@ -277,3 +277,27 @@ def test_json_output_is_identical_across_hash_seeds(tmp_path: Path) -> None:
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["recommend"], ["new"], ["check"], ["wizard"], ["questions"], ["rules"], ["rules", "show"]]
+)
+def test_dash_h_is_help_on_every_command(run: Run, command: list[str]) -> None:
+    short, long = run(*command, "-h"), run(*command, "--help")
+    assert short.code == long.code == 0
+    assert short.out == long.out
+    assert short.out.startswith("Usage: advisor")
+
+
+@pytest.mark.parametrize("epoch", ["abc", "-5", "1e9", "99999999999999999999"])
+def test_a_bad_source_date_epoch_is_an_input_error_naming_the_variable(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, epoch: str
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    result = run("recommend", "--defaults", "--format", "adr")
+    assert (result.code, result.out) == (2, "")
+    assert "SOURCE_DATE_EPOCH" in result.err
+    made = run("new", str(tmp_path / "svc"), "--defaults")
+    assert made.code == 2
+    assert "SOURCE_DATE_EPOCH" in made.err
+    assert not (tmp_path / "svc").exists()

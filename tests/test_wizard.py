@@ -306,3 +306,23 @@ def test_a_dumb_terminal_gets_typed_questions_and_no_escape_codes(tmp_path: Path
     assert child.exitstatus == 0
     assert "\x1b" not in transcript
     assert "latency: realtime" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
+
+
+def test_bare_advisor_takes_the_wizards_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run: Any) -> None:
+    # `advisor --answers FILE`, as the README puts it: the file prefills, nothing is asked again.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    script = Script([], picks=["no", "no"])
+    monkeypatch.setattr(wizard, "terminal_asker", lambda term: script)
+    saved = tmp_path / "saved.yml"
+    result = run("--answers", str(ROOT / "examples/answers.yml"), "--save-answers", str(saved))
+    assert result.code == 0, result.err
+    assert script.asked == []
+    assert "latency: interactive" in saved.read_text(encoding="utf-8")
+    assert "scheduling: critical" in saved.read_text(encoding="utf-8")
+
+
+def test_the_wizards_options_before_a_command_are_refused(run: Any) -> None:
+    result = run("--defaults", "recommend", "--defaults")
+    assert result.code == 2
+    assert "after the command: advisor recommend" in result.err
