@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor import answers as answers_mod
-from advisor import engine, flips, questions, resources, rules
+from advisor import engine, flips, precompiled, questions, resources, rules
 from advisor.errors import DataError
 
 SCHEMA = "advisor.recommendation/1"
@@ -25,11 +25,16 @@ class Advice:
 
 
 def load_bank() -> questions.QuestionBank:
-    return questions.load(resources.rules_dir() / "questions.yaml")
+    shipped = precompiled.load_shipped()
+    return shipped.questions if shipped else questions.load(resources.rules_dir() / "questions.yaml")
 
 
 def load_ruleset(extra_dirs: list[Path] | None = None, bank: questions.QuestionBank | None = None) -> rules.RuleSet:
     """The shipped rules plus the rule files of each `--rules` directory (or file)."""
+    if not extra_dirs and bank is None:
+        shipped = precompiled.load_shipped()
+        if shipped is not None:
+            return shipped
     bank = bank or load_bank()
     extra_files = [path for directory in extra_dirs or [] for path in rules.rule_files(directory)]
     return rules.load(bank, rules.rule_files(resources.rules_dir()), extra_files)

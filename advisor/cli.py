@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import click
 import typer
+import typer.main
 from click import exceptions as click_exc
+from typer.core import TyperGroup
 
 from advisor import __version__, advice
 from advisor.errors import (
@@ -30,17 +34,76 @@ from advisor.errors import (
 from advisor.files import write_atomically
 from advisor.output import render
 
+CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
+
+
+class SuggestingGroup(TyperGroup):
+    """A group that answers an unknown command with the nearest one, once."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # click's own resolution: Typer's suggestion reads self.commands (filled lazily below)
+        # and, in a nested group, appends itself twice.
+        try:
+            return click.Group.resolve_command(self, ctx, args)
+        except click_exc.UsageError as exc:
+            from difflib import get_close_matches
+
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if not matches:
+                raise
+            raise click_exc.UsageError(f"{exc.message.rstrip('.')}. Did you mean {matches[0]!r}?", exc.ctx) from None
+
+
+class LazyGroup(SuggestingGroup):
+    """The root command: each subcommand's click object is built only when it is used.
+
+    Typer builds every command's parameters from its signature up front, which cost every
+    run several milliseconds; `advisor recommend` needs only its own. `--help` and shell
+    completion list them all and so build them all, as before.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = typer.main.get_command(_COMMANDS[cmd_name])
+        return self.commands[cmd_name]
+
+
+# -h as well as --help, on every command.
+_HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
+    cls=LazyGroup,
     help="Choose Celery, Crossbar.io or both, with reasons you can check.",
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     no_args_is_help=False,
-    # -h as well as --help, on every command (click's child contexts inherit the names).
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings=_HELP,
 )
-rules_app = typer.Typer(help="Browse and check the rules.", no_args_is_help=True, rich_markup_mode=None)
-app.add_typer(rules_app, name="rules")
+_COMMANDS: dict[str, typer.Typer] = {}
 
+
+def _command(name: str) -> Callable[[CommandFunction], CommandFunction]:
+    """Register a subcommand as a one-command Typer app that LazyGroup builds on demand."""
+    single = typer.Typer(
+        pretty_exceptions_enable=False, rich_markup_mode=None, add_completion=False, context_settings=_HELP
+    )
+    _COMMANDS[name] = single
+    return single.command(name)
+
+
+rules_app = typer.Typer(
+    cls=SuggestingGroup,
+    help="Browse and check the rules.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings=_HELP,
+)
 _state = {"debug": False}
 
 
@@ -104,7 +167,7 @@ def root(
         )
 
 
-@app.command()
+@_command("recommend")
 def recommend(
     answers: Path | None = AnswersOpt,
     set_: list[str] = SetOpt,
@@ -188,7 +251,7 @@ class Stack(StrEnum):
     hybrid = "hybrid"
 
 
-@app.command()
+@_command("new")
 def new(
     directory: Path = typer.Argument(..., metavar="DIR", help="Where to create the project."),
     answers: Path | None = AnswersOpt,
@@ -220,7 +283,7 @@ def new(
     return 0
 
 
-@app.command()
+@_command("check")
 def check(
     directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="A project made by advisor new."),
     rules: list[Path] = RulesOpt,
@@ -234,7 +297,7 @@ def check(
     return 1 if exit_code and not drift.holds else 0
 
 
-@app.command()
+@_command("wizard")
 def wizard(
     answers: Path | None = PrefillOpt,
     set_: list[str] = SetOpt,
@@ -286,7 +349,7 @@ def _wizard_done(report_path: str | None, project: str | None, saved: Path | Non
     return lines
 
 
-@app.command()
+@_command("questions")
 def questions(output_format: TextOrJson = typer.Option(TextOrJson.text, "--format")) -> int:
     """List the question bank: ids, allowed values, defaults and help."""
     from advisor import answers as answers_mod
@@ -318,6 +381,9 @@ def _question_row(question: Any) -> dict[str, Any]:
     if question.type == "int":
         row["min"], row["max"] = question.minimum, question.maximum
     return row
+
+
+_COMMANDS["rules"] = rules_app
 
 
 @rules_app.command("list")

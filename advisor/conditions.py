@@ -40,6 +40,10 @@ class Test:
     def holds(self, answers: Answers) -> bool:
         return self.check(answers)
 
+    def __reduce__(self) -> tuple[type[Test], tuple[Question, str, Any]]:
+        # Pickled (advisor.precompiled) without the compiled check, which is rebuilt on load.
+        return (Test, (self.question, self.operator, self.operand))
+
 
 def _compile(question: Question, operator: str, operand: Any) -> Callable[[Answers], bool]:
     qid = question.id

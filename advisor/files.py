@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from advisor.errors import InputError, RefusedError
@@ -15,6 +14,8 @@ def write_atomically(path: Path, text: str, force: bool) -> None:
         raise RefusedError(f"{path}: refusing to write to a symlink or directory")
     if path.exists() and not force:
         raise RefusedError(f"{path}: file exists; pass --force to overwrite it")
+    import tempfile  # only when writing: not on the start-up path
+
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{path}: directory {parent} does not exist")

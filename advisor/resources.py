@@ -25,3 +25,9 @@ def rules_dir() -> Path:
 
 def templates_dir() -> Path:
     return data_dir("templates")
+
+
+def compiled_path(name: str) -> Path:
+    """Where a build-time compilation of the shipped data lives (see advisor.precompiled)."""
+    installed = _PACKAGE / "_data"
+    return installed / name if installed.is_dir() else _PACKAGE.parent / "build" / name

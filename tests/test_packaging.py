@@ -44,7 +44,12 @@ def test_built_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     env_dir = tmp_path / "clean-venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, capture_output=True)
+    # The locked versions, hash-checked, then the wheel alone: what the lock promises, not today's PyPI.
+    lock = ["-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "-r", str(ROOT / "requirements/advice.txt")]
+    subprocess.run([str(python), *lock], check=True, capture_output=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, capture_output=True
+    )
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
@@ -69,3 +74,7 @@ def test_built_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     assert "site-packages/advisor/_data/rules/" in shown
     lint = subprocess.run([advisor, "rules", "lint"], capture_output=True, text=True, cwd=outside, env=env, check=False)
     assert lint.returncode == 0, lint.stderr
+    # The wheel carries the rules validated at build time, and the installed advisor uses them.
+    probe = "from advisor import precompiled; print(precompiled.load_shipped() is not None)"
+    used = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=outside, env=env, check=True)
+    assert used.stdout == "True\n"

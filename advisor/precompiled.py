@@ -1,0 +1,88 @@
+"""The shipped question bank and rules, validated once and kept beside them as a pickle.
+
+Parsing and validating the shipped YAML is most of what `advisor recommend` does on its own
+before it answers, so the validated set is written at build time (the wheel's build hook,
+hatch_build.py; `scripts/setup` for a checkout) and read back in a few milliseconds. It is
+used only while its key matches: a hash of every shipped rule file and of the modules that
+parse them, so an edited rule file or loader is never shadowed by an old compilation. Rule
+files passed with `--rules` always go through the YAML loader.
+
+The pickle is read only from the advisor's own installation, never from a path a user
+names: it is as trusted as the code beside it.
+
+    python -m advisor.precompiled [OUT]     write it (default: where the advisor looks for it)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import sys
+import zlib
+from pathlib import Path
+
+from advisor import __version__, questions, resources, rules
+
+FORMAT = 1
+FILE_NAME = "ruleset.pickle"
+# The modules whose code decides what loading the YAML produces.
+LOADER_MODULES = ("rules", "questions", "conditions", "checks", "yamlsrc", "precompiled")
+
+
+def sources() -> list[Path]:
+    """The shipped files a compilation is made from: the bank first, then the topic files."""
+    rules_dir = resources.rules_dir()
+    return [rules_dir / "questions.yaml", *rules.rule_files(rules_dir)]
+
+
+def key(files: list[Path]) -> str:
+    """What the compilation depends on: format, versions, and every source's name and bytes.
+
+    A change detector, not a seal (the pickle is as trusted as the code): CRC-32 and Adler-32
+    together, because hashlib would load OpenSSL, a tenth of the start-up this file saves.
+    """
+    crc, adler = 0, 1
+    package = Path(__file__).resolve().parent
+    for path in [*files, *(package / f"{name}.py" for name in LOADER_MODULES)]:
+        chunk = path.name.encode() + b"\0" + path.read_bytes() + b"\0"
+        crc, adler = zlib.crc32(chunk, crc), zlib.adler32(chunk, adler)
+    return f"{FORMAT} {__version__} {sys.version_info[0]}.{sys.version_info[1]} {crc:08x}{adler:08x}"
+
+
+def load_shipped() -> rules.RuleSet | None:
+    """The compiled shipped rule set, or None when there is none or it no longer matches."""
+    try:
+        stored_key, _, payload = resources.compiled_path(FILE_NAME).read_bytes().partition(b"\n")
+        if stored_key.decode("ascii") != key(sources()):
+            return None
+        ruleset = pickle.loads(payload)
+    except Exception:  # missing, unreadable or from another build: the YAML is the truth
+        return None
+    return _rebased(ruleset, resources.rules_dir()) if isinstance(ruleset, rules.RuleSet) else None
+
+
+def compile_shipped() -> bytes:
+    """Validate the shipped YAML and return the file to store (key line, then the pickle)."""
+    files = sources()
+    ruleset = rules.load(questions.load(files[0]), files[1:])
+    portable = _rebased(ruleset, Path("."))
+    return key(files).encode("ascii") + b"\n" + pickle.dumps(portable, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _rebased(ruleset: rules.RuleSet, rules_dir: Path) -> rules.RuleSet:
+    """The same rules with their file paths under `rules_dir` (they are stored relative)."""
+    moved = tuple(dataclasses.replace(rule, path=str(rules_dir / Path(rule.path).name)) for rule in ruleset.rules)
+    return dataclasses.replace(ruleset, rules=moved)
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0]) if argv else resources.compiled_path(FILE_NAME)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(out.name + ".tmp")
+    temporary.write_bytes(compile_shipped())
+    temporary.replace(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

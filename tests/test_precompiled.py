@@ -1,0 +1,95 @@
+"""The build-time compilation of the shipped rules: the same advice, and never a stale one."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from advisor import advice, engine, precompiled, resources, rules
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the shipped rules with its own compilation, both where the advisor looks."""
+    copy = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", copy)
+    monkeypatch.setattr(resources, "rules_dir", lambda: copy)
+    monkeypatch.setattr(resources, "compiled_path", lambda name: tmp_path / "build" / name)
+    assert precompiled.main([]) == 0
+    return copy
+
+
+def profiles(count: int) -> list[dict[str, object]]:
+    """Random complete answer sets (every question, every allowed value)."""
+    chooser = random.Random(7)
+    questions = advice.load_bank().questions.values()
+    found = []
+    for _ in range(count):
+        answers: dict[str, object] = {}
+        for question in questions:
+            if question.type == "choice":
+                answers[question.id] = chooser.choice(question.values)
+            elif question.type == "bool":
+                answers[question.id] = chooser.random() < 0.5
+            else:
+                answers[question.id] = chooser.randint(question.minimum, question.maximum)
+        found.append(answers)
+    return found
+
+
+def test_the_compilation_gives_the_same_verdicts_as_the_yaml(shipped: Path) -> None:
+    compiled = precompiled.load_shipped()
+    assert compiled is not None
+    from_yaml = rules.load(advice.load_bank(), rules.rule_files(shipped))
+    assert [r.id for r in compiled.rules] == [r.id for r in from_yaml.rules]
+    assert [r.location for r in compiled.rules] == [r.location for r in from_yaml.rules]
+    checked = 0
+    for answers in profiles(300):
+        assert engine.decide(compiled, answers) == engine.decide(from_yaml, answers)
+        checked += 1
+    assert checked == 300
+
+
+def test_an_edited_rule_file_is_read_not_its_old_compilation(shipped: Path) -> None:
+    assert precompiled.load_shipped() is not None
+    path = shipped / "scheduling.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Celery beat runs cron", "EDITED beat runs cron"), encoding="utf-8"
+    )
+    assert precompiled.load_shipped() is None
+    assert advice.load_ruleset().get("beat-periodic-schedules").title.startswith("EDITED")  # type: ignore[union-attr]
+
+
+def test_a_new_rule_file_is_read_not_its_old_compilation(shipped: Path) -> None:
+    (shipped / "extra.yaml").write_text(
+        "version: 1\nrules:\n  - id: org-extra\n    title: An organisation's rule\n    when: {always: true}\n"
+        "    effects: {celery: 1}\n    because: Policy.\n    sources: [https://example.org/policy]\n",
+        encoding="utf-8",
+    )
+    assert precompiled.load_shipped() is None
+    assert advice.load_ruleset().get("org-extra") is not None
+
+
+def test_rules_given_with_dash_dash_rules_are_always_read(shipped: Path, tmp_path: Path) -> None:
+    org = tmp_path / "org"
+    org.mkdir()
+    (org / "policy.yaml").write_text(
+        "version: 1\nrules:\n  - id: org-policy\n    title: Policy\n    when: {always: true}\n"
+        "    effects: {crossbar: 1}\n    because: Policy.\n    sources: [https://example.org/policy]\n",
+        encoding="utf-8",
+    )
+    assert precompiled.load_shipped() is not None
+    assert advice.load_ruleset([org]).get("org-policy") is not None
+
+
+def test_a_damaged_compilation_is_ignored(shipped: Path, tmp_path: Path) -> None:
+    path = tmp_path / "build" / precompiled.FILE_NAME
+    stored_key = path.read_bytes().partition(b"\n")[0]
+    path.write_bytes(stored_key + b"\nnot a pickle")
+    assert precompiled.load_shipped() is None
+    assert advice.load_ruleset().get("beat-periodic-schedules") is not None
