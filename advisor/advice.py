@@ -18,6 +18,8 @@ SCHEMA = "advisor.recommendation/1"
 
 @dataclass(frozen=True)
 class Advice:
+    """Everything a report needs: the complete answers, the verdict, its flips and the rules used."""
+
     answers: dict[str, Any]
     verdict: engine.Verdict
     flips: tuple[flips.Flip, ...]
@@ -70,7 +72,7 @@ def advise(ruleset: rules.RuleSet, answers: dict[str, Any]) -> Advice:
 
 
 def to_json_data(advice: Advice) -> dict[str, Any]:
-    """The `advisor.recommendation/1` document of DESIGN.md, exactly."""
+    """The `advisor.recommendation/1` document of docs/formats.md, exactly."""
     verdict = advice.verdict
     return {
         "schema": SCHEMA,

@@ -1,7 +1,7 @@
 """Answers: the `version: 1` answers file, `--set ID=VALUE`, and defaults.
 
 Unknown ids, wrong types and values outside the allowed set are errors with a location
-and the allowed values (DESIGN.md, Answers file).
+and the allowed values (docs/formats.md, Answers file).
 """
 
 from __future__ import annotations

@@ -26,12 +26,16 @@ from advisor.yamlsrc import MAX_BYTES, decode_utf8, load_file
 
 @dataclass(frozen=True)
 class Service:
+    """One named answer set of a portfolio file."""
+
     name: str
     answers: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """One service's verdict in a portfolio run."""
+
     name: str
     verdict: engine.Verdict
 

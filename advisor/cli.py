@@ -1,6 +1,6 @@
 """The command line: parse options, call one core function, render, return an exit code.
 
-All errors cross one boundary, `main()`, which maps them to DESIGN.md's exit codes:
+All errors cross one boundary, `main()`, which maps them to the exit codes of README.md:
 0 ok, 1 runtime failure, 2 invalid input, 3 refused to touch a target, 130 interrupted.
 """
 

@@ -28,6 +28,8 @@ COMBINATORS = ["all", "any", "not", "always"]
 
 @dataclass(frozen=True)
 class Test:
+    """One question compared with an operand by one of the closed set of operators."""
+
     question: Question
     operator: str
     operand: Any
@@ -64,6 +66,8 @@ def _compile(question: Question, operator: str, operand: Any) -> Callable[[Answe
 
 @dataclass(frozen=True)
 class All:
+    """Holds when every part holds (`all:`, and a mapping of several entries)."""
+
     parts: tuple[Condition, ...]
 
     def holds(self, answers: Answers) -> bool:
@@ -75,6 +79,8 @@ class All:
 
 @dataclass(frozen=True)
 class Any_:
+    """Holds when at least one part holds (`any:`)."""
+
     parts: tuple[Condition, ...]
 
     def holds(self, answers: Answers) -> bool:
@@ -86,6 +92,8 @@ class Any_:
 
 @dataclass(frozen=True)
 class Not:
+    """Holds when its part does not (`not:`)."""
+
     part: Condition
 
     def holds(self, answers: Answers) -> bool:

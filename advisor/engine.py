@@ -12,13 +12,15 @@ from typing import Any
 from advisor.rules import OPTIONS, Rule, RuleSet
 
 # Score thresholds on the margin between the top two options. One strong factor is worth
-# 3 points (DOMAIN.md weights), so a verdict carried by a single strong factor is medium.
+# 3 points (docs/factors.md, weights), so a verdict carried by a single strong factor is medium.
 HIGH_MARGIN = 6
 MEDIUM_MARGIN = 3
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """The outcome of one evaluation: the recommendation, the scores and the rules behind them."""
+
     recommendation: str
     confidence: str
     scores: dict[str, int]

@@ -1,6 +1,6 @@
 """The error hierarchy: the core raises these, and only cli.py turns them into output.
 
-Each error carries the exit code of DESIGN.md; data errors carry every located problem
+Each error carries its exit code (README.md, Exit codes); data errors carry every located problem
 found in one run, so the user sees them all at once.
 """
 

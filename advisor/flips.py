@@ -19,6 +19,8 @@ from advisor.rules import RuleSet
 
 @dataclass(frozen=True)
 class Flip:
+    """One answer that, changed alone, changes the recommendation."""
+
     question: str
     answer: Any
     recommendation: str

@@ -22,6 +22,8 @@ SCENARIO_KEYS = ["id", "profile", "answers", "expect", "argument"]
 
 @dataclass(frozen=True)
 class Scenario:
+    """A realistic profile with the verdict argued for from the sources (rules/scenarios.yaml)."""
+
     id: str
     profile: str
     answers: dict[str, Any]
@@ -34,6 +36,8 @@ class Scenario:
 
 @dataclass(frozen=True)
 class LintReport:
+    """What a clean lint run checked."""
+
     files: int
     rules: int
     cases: int

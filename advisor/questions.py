@@ -21,12 +21,16 @@ ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 @dataclass(frozen=True)
 class Choice:
+    """One allowed value of a choice question, with the label the wizard shows."""
+
     value: str
     label: str
 
 
 @dataclass(frozen=True)
 class Question:
+    """One question of the bank: its type, allowed values, default, help and `ask_when`."""
+
     id: str
     type: str
     prompt: str
@@ -90,6 +94,8 @@ class Question:
 
 @dataclass(frozen=True)
 class QuestionBank:
+    """The questions in the wizard's order, by id."""
+
     questions: dict[str, Question]
 
     def defaults(self) -> dict[str, Any]:

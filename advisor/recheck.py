@@ -22,6 +22,8 @@ DECISION_FILE = ".advisor-decision.json"
 
 @dataclass(frozen=True)
 class Drift:
+    """How a saved decision compares with what the current rules say."""
+
     stack: str | None
     then: str | None
     now: advice_mod.Advice

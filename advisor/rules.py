@@ -34,6 +34,8 @@ OPTIONAL = ["kind", "effects", "applies_to", "override"]
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule: when it fires, what it does to each option, why, and where it is written."""
+
     id: str
     title: str
     kind: str
@@ -57,6 +59,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleSet:
+    """The question bank and every rule, shipped and the user's, in load order."""
+
     questions: QuestionBank
     rules: tuple[Rule, ...]
 
@@ -66,6 +70,8 @@ class RuleSet:
 
 @dataclass(frozen=True)
 class Case:
+    """One entry of a `*.cases.yaml`: answers and the rules that must and must not fire."""
+
     name: str
     answers: dict[str, Any]
     fires: tuple[str, ...]

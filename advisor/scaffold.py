@@ -1,6 +1,6 @@
 """`advisor new`: answers -> cookiecutter context -> a staged project moved into place in one step.
 
-Generation is all-or-nothing (RELIABILITY.md section 0.3-0.4): the project is rendered into
+Generation is all-or-nothing (docs/reliability.md, C5-C6, D6-D12): the project is rendered into
 a staging directory beside the target, then renamed into place. A failure, Ctrl-C or
 SIGTERM removes the staging directory; a non-empty target is refused unless --force; a
 symlink in the target is never written through. Names are validated before anything is
@@ -76,6 +76,8 @@ class WriteError(AdvisorError):
 
 @dataclass(frozen=True)
 class Plan:
+    """Where and what `advisor new` will generate, checked before anything is written."""
+
     target: Path
     slug: str
     package: str

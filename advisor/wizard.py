@@ -25,6 +25,8 @@ DONE = "\x00done"
 
 @dataclass(frozen=True)
 class Step:
+    """Where the wizard is: the question's number, what is answered now, and the last error."""
+
     number: int
     total: int
     current: Any

@@ -1,6 +1,6 @@
 """Safe YAML loading with positions, for rule, question, case and answers files.
 
-PyYAML's SafeLoader alone is not enough (RELIABILITY.md section 4, A1-A19): it keeps
+PyYAML's SafeLoader alone is not enough (docs/reliability.md, cases A1-A19): it keeps
 the last of duplicate keys, coerces `NO`/`on`/`0755`/`1:30`, recurses past ~490 levels,
 and expands alias bombs. So a file goes through: size cap -> strict UTF-8 decode ->
 control-character scan -> an event pre-scan (depth, aliases, tags, one document) ->
