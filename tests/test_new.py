@@ -96,6 +96,7 @@ def test_stack_switches_choose_the_components(
     files = {str(p.relative_to(in_tmp / "board")) for p in (in_tmp / "board").rglob("*") if p.is_file()}
     assert set(present) <= files
     assert not set(absent) & files
+    assert files
     for path in (in_tmp / "board").rglob("*"):
         if path.is_file():
             text = path.read_text(encoding="utf-8", errors="replace")

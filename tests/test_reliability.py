@@ -1,4 +1,4 @@
-"""RELIABILITY.md section 4, the cases not already proved elsewhere (see docs/reliability.md)."""
+"""The cases of docs/reliability.md not already proved elsewhere (`rel::` there)."""
 
 from __future__ import annotations
 
@@ -343,6 +343,7 @@ def test_e6_a_thousand_user_rules_still_give_a_verdict(run: Run, tmp_path: Path)
 def test_f6_f7_example_secrets_and_ports_are_safe(name: str) -> None:
     project = golden.EXAMPLES / name
     compose = yaml.safe_load((project / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert compose["services"]
     for service in compose["services"].values():
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), (name, port)
