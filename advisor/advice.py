@@ -12,12 +12,13 @@ from typing import Any
 from advisor import answers as answers_mod
 from advisor import engine, flips, precompiled, questions, resources, rules
 from advisor.errors import DataError
+from advisor.records import Record
 
 SCHEMA = "advisor.recommendation/1"
 
 
-@dataclass(frozen=True)
-class Advice:
+@dataclass(frozen=True, repr=False)
+class Advice(Record):
     """Everything a report needs: the complete answers, the verdict, its flips and the rules used."""
 
     answers: dict[str, Any]

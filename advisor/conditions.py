@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from advisor.checks import Checker, suggest, type_name
+from advisor.records import Record
 from advisor.yamlsrc import Loc
 
 if TYPE_CHECKING:
@@ -26,8 +27,8 @@ RANK_OPERATORS = {"at_least", "at_most"}
 COMBINATORS = ["all", "any", "not", "always"]
 
 
-@dataclass(frozen=True)
-class Test:
+@dataclass(frozen=True, repr=False)
+class Test(Record):
     """One question compared with an operand by one of the closed set of operators."""
 
     question: Question
@@ -64,8 +65,8 @@ def _compile(question: Question, operator: str, operand: Any) -> Callable[[Answe
     return lambda answers: rank(answers[qid]) <= bound
 
 
-@dataclass(frozen=True)
-class All:
+@dataclass(frozen=True, repr=False)
+class All(Record):
     """Holds when every part holds (`all:`, and a mapping of several entries)."""
 
     parts: tuple[Condition, ...]
@@ -77,8 +78,8 @@ class All:
         return True
 
 
-@dataclass(frozen=True)
-class Any_:
+@dataclass(frozen=True, repr=False)
+class Any_(Record):
     """Holds when at least one part holds (`any:`)."""
 
     parts: tuple[Condition, ...]
@@ -90,8 +91,8 @@ class Any_:
         return False
 
 
-@dataclass(frozen=True)
-class Not:
+@dataclass(frozen=True, repr=False)
+class Not(Record):
     """Holds when its part does not (`not:`)."""
 
     part: Condition

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from advisor.records import Record
 from advisor.rules import OPTIONS, Rule, RuleSet
 
 # Score thresholds on the margin between the top two options. One strong factor is worth
@@ -17,8 +18,8 @@ HIGH_MARGIN = 6
 MEDIUM_MARGIN = 3
 
 
-@dataclass(frozen=True)
-class Verdict:
+@dataclass(frozen=True, repr=False)
+class Verdict(Record):
     """The outcome of one evaluation: the recommendation, the scores and the rules behind them."""
 
     recommendation: str

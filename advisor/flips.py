@@ -14,11 +14,12 @@ from typing import Any
 from advisor.conditions import tests_in
 from advisor.engine import Verdict, decide
 from advisor.questions import Question
+from advisor.records import Record
 from advisor.rules import RuleSet
 
 
-@dataclass(frozen=True)
-class Flip:
+@dataclass(frozen=True, repr=False)
+class Flip(Record):
     """One answer that, changed alone, changes the recommendation."""
 
     question: str

@@ -13,22 +13,23 @@ from typing import Any
 
 from advisor import conditions
 from advisor.checks import Checker, suggest, top_mapping, type_name
+from advisor.records import Record
 from advisor.yamlsrc import load_file
 
 TYPES = ["choice", "bool", "int"]
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-@dataclass(frozen=True)
-class Choice:
+@dataclass(frozen=True, repr=False)
+class Choice(Record):
     """One allowed value of a choice question, with the label the wizard shows."""
 
     value: str
     label: str
 
 
-@dataclass(frozen=True)
-class Question:
+@dataclass(frozen=True, repr=False)
+class Question(Record):
     """One question of the bank: its type, allowed values, default, help and `ask_when`."""
 
     id: str
@@ -92,8 +93,8 @@ class Question:
         return f"allowed: {self.allowed()}"
 
 
-@dataclass(frozen=True)
-class QuestionBank:
+@dataclass(frozen=True, repr=False)
+class QuestionBank(Record):
     """The questions in the wizard's order, by id."""
 
     questions: dict[str, Question]

@@ -17,6 +17,7 @@ from advisor import conditions
 from advisor.checks import Checker, suggest, top_mapping
 from advisor.errors import DataError, InputError, Problem
 from advisor.questions import QuestionBank
+from advisor.records import Record
 from advisor.yamlsrc import Doc, load_file
 
 OPTIONS = ("celery", "crossbar", "hybrid")
@@ -32,8 +33,8 @@ REQUIRED = ["id", "title", "when", "because", "sources"]
 OPTIONAL = ["kind", "effects", "applies_to", "override"]
 
 
-@dataclass(frozen=True)
-class Rule:
+@dataclass(frozen=True, repr=False)
+class Rule(Record):
     """One rule: when it fires, what it does to each option, why, and where it is written."""
 
     id: str
@@ -57,8 +58,8 @@ class Rule:
         return f"{self.path}:{self.line}"
 
 
-@dataclass(frozen=True)
-class RuleSet:
+@dataclass(frozen=True, repr=False)
+class RuleSet(Record):
     """The question bank and every rule, shipped and the user's, in load order."""
 
     questions: QuestionBank
@@ -68,8 +69,8 @@ class RuleSet:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
 
 
-@dataclass(frozen=True)
-class Case:
+@dataclass(frozen=True, repr=False)
+class Case(Record):
     """One entry of a `*.cases.yaml`: answers and the rules that must and must not fire."""
 
     name: str
