@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from conftest import Result
+
+from advisor import advice, lint, resources, rules
 
 Run = Callable[..., Result]
 
@@ -50,6 +53,43 @@ def lint_errors(run: Run, directory: Path) -> list[str]:
 def test_a_valid_rule_directory_passes(run: Run, tmp_path: Path) -> None:
     result = run("rules", "lint", str(make_dir(tmp_path, GOOD_RULE, GOOD_CASES)))
     assert (result.code, result.out) == (0, "ok: 1 rules in 1 files, 2 cases, 0 scenarios\n")
+
+
+GOOD_SCENARIO = """\
+  - id: large-team-back-office
+    profile: A 25-engineer team runs durable back-office jobs and nothing live.
+    answers: {team_size: 25, durable_work: true}
+    expect: celery
+    argument: The policy and the durable work both point to Celery.
+"""
+
+
+def test_shipped_lint_runs_every_case_and_every_scenario(run: Run) -> None:
+    result = run("rules", "lint")
+    assert result.code == 0, result.err
+    counts = re.fullmatch(r"ok: (\d+) rules in (\d+) files, (\d+) cases, (\d+) scenarios\n", result.out)
+    assert counts, result.out
+    ruleset = advice.load_ruleset()
+    topics = rules.rule_files(resources.rules_dir())
+    cases = sum(len(rules.load_cases(rules.cases_file(topic), ruleset)) for topic in topics)
+    scenarios = len(lint.load_scenarios(resources.rules_dir() / "scenarios.yaml", ruleset.questions))
+    assert [int(n) for n in counts.groups()] == [len(ruleset.rules), len(topics), cases, scenarios]
+    assert min(cases, scenarios) > 0
+
+
+def test_scenarios_in_a_rules_directory_are_run(run: Run, tmp_path: Path) -> None:
+    directory = make_dir(tmp_path, GOOD_RULE, GOOD_CASES)
+    (directory / "scenarios.yaml").write_text("version: 1\nscenarios:\n" + GOOD_SCENARIO, encoding="utf-8")
+    result = run("rules", "lint", str(directory))
+    assert (result.code, result.out) == (0, "ok: 1 rules in 1 files, 2 cases, 1 scenarios\n")
+    wrong = GOOD_SCENARIO.replace("large-team-back-office", "argued-wrongly")
+    wrong = wrong.replace("expect: celery", "expect: crossbar")
+    (directory / "scenarios.yaml").write_text("version: 1\nscenarios:\n" + GOOD_SCENARIO + wrong, encoding="utf-8")
+    errors = lint_errors(run, directory)
+    assert len(errors) == 1
+    assert errors[0].startswith(
+        "scenarios.yaml:8:5: error[scenario-failed]: scenario 'argued-wrongly' expects crossbar, the rules say celery"
+    )
 
 
 def test_unknown_question_operator_and_value_are_located(run: Run, tmp_path: Path) -> None:
