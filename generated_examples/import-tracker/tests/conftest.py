@@ -22,7 +22,8 @@ import redis
 from import_tracker import devstack
 from import_tracker.celery_app import app, config
 from import_tracker.settings import Settings
-from router_fixtures import *  # noqa: F401,F403 (the router, backend and browser fixtures)
+
+from router_fixtures import *  # noqa: F403 (the router, backend and browser fixtures)
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -46,13 +47,16 @@ def base_env() -> dict[str, str]:
     # The tests run their own redis-server: never pick up the developer's.
     for name in ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB"):
         env.pop(name, None)
+    # The tests start their own router (router_fixtures.py): never where the developer's listens.
+    for name in ("ROUTER_HOST", "ROUTER_PORT", "ROUTER_ORIGINS", "PUBLISHER_ALLOW_FROM"):
+        env.pop(name, None)
     env.pop("DEVSTACK_DIR", None)
     return env
 
 
-def _fail_on_start_error(exc: devstack.StartError) -> NoReturn:
+def _fail_on_start_error(reason: object) -> NoReturn:
     # `from None`: the message says it all; no chained traceback of the StartError.
-    raise pytest.fail.Exception(f"could not start the test infrastructure: {exc}", pytrace=False) from None
+    raise pytest.fail.Exception(f"could not start the test infrastructure: {reason}", pytrace=False) from None
 
 
 @pytest.fixture(scope="session")
@@ -104,8 +108,12 @@ def worker(celery_env: dict[str, str], log_dir: Path) -> Iterator[devstack.Proc]
     # Test modules imported the app with the default settings: point it at the test broker
     # before anything connects (the connection pool and the result backend are created lazily).
     app.conf.update(config(Settings.from_env(celery_env)))
+    # Also the test-only task in tests/durable_probe.py, which a test kills mid-task.
+    paths = [str(PROJECT_DIR / "tests"), celery_env.get("PYTHONPATH", "")]
+    env = {**celery_env, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
+    extra_args = ["--include", "durable_probe"]
     try:
-        proc = devstack.start_worker(celery_env, log_dir)
+        proc = devstack.start_worker(env, log_dir, extra_args)
     except devstack.StartError as exc:
         _fail_on_start_error(exc)
     try:

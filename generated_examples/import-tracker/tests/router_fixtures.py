@@ -8,10 +8,12 @@ fails the tests at once with a message saying how to install it: these tests nev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Iterator
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -32,6 +34,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 PACKAGE = "import_tracker"
 REALM = PACKAGE
 HYBRID = True
+# Where and how a developer's own router listens (.env, environment): never for the tests' routers.
+ROUTER_SETTINGS = ("ROUTER_HOST", "ROUTER_PORT", "ROUTER_ORIGINS", "PUBLISHER_ALLOW_FROM")
 START_TIMEOUT = 60.0  # seconds for the router to answer (Crossbar imports a lot on start)
 WAMP_TIMEOUT = 10.0  # seconds for any single WAMP exchange in a test
 CHROMIUM_ARGS = [
@@ -67,9 +71,12 @@ class RouterStack:
 
 
 def router_vars() -> dict[str, str]:
-    """ROUTER_HOST/ROUTER_PORT (a free port) and fresh secrets for one router."""
+    """ROUTER_PORT (a free port) and fresh secrets for one router.
+
+    No ROUTER_HOST: the router listens where .crossbar/config.json says (127.0.0.1), and the
+    clients connect there by default.
+    """
     values = {
-        "ROUTER_HOST": "127.0.0.1",
         "ROUTER_PORT": str(free_port()),
         "BACKEND_SECRET": secrets.token_urlsafe(32),
     }
@@ -80,7 +87,8 @@ def router_vars() -> dict[str, str]:
 
 def make_stack_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """An environment for a router and backend: `base` (default os.environ) plus router_vars()."""
-    return {**(os.environ if base is None else base), **router_vars()}
+    env = {name: value for name, value in (os.environ if base is None else base).items() if name not in ROUTER_SETTINGS}
+    return {**env, **router_vars()}
 
 
 def autobahn_js(env: dict[str, str]) -> Path:
@@ -163,7 +171,11 @@ def backend(router: RouterStack) -> Iterator[RouterStack]:
 # --- a small asyncio WAMP client for tests ------------------------------------------------
 
 
-class _TestSession(ApplicationSession):
+class ClientSession(ApplicationSession):
+    """A test client: joins anonymously, or as `authid` with WAMP-CRA; see wamp_session()."""
+
+    join_details: Any = None  # the router's welcome (authrole, session id) once joined
+
     def onConnect(self) -> None:  # noqa: N802 (Autobahn's API)
         extra = self.config.extra
         if extra["authid"]:
@@ -172,7 +184,8 @@ class _TestSession(ApplicationSession):
             self.join(self.config.realm, ["anonymous"])
 
     def onChallenge(self, challenge: Any) -> str:  # noqa: N802
-        return auth.compute_wcs(self.config.extra["secret"], challenge.extra["challenge"])
+        signature: str = auth.compute_wcs(self.config.extra["secret"], challenge.extra["challenge"])
+        return signature
 
     def onJoin(self, details: Any) -> None:  # noqa: N802
         self.join_details = details
@@ -189,12 +202,12 @@ class _TestSession(ApplicationSession):
 @asynccontextmanager
 async def wamp_session(
     ws_url: str, authid: str | None = None, secret: str | None = None
-) -> AsyncIterator[ApplicationSession]:
+) -> AsyncIterator[ClientSession]:
     """A joined session (anonymous, or WAMP-CRA with authid/secret); PermissionError when refused."""
     loop = asyncio.get_running_loop()
-    joined: asyncio.Future = loop.create_future()
+    joined: asyncio.Future[ClientSession] = loop.create_future()
     config = ComponentConfig(REALM, extra={"authid": authid, "secret": secret, "joined": joined})
-    factory = WampWebSocketClientFactory(lambda: _TestSession(config), url=ws_url, serializers=[JsonSerializer()])
+    factory = WampWebSocketClientFactory(lambda: ClientSession(config), url=ws_url, serializers=[JsonSerializer()])
     host, port = factory.host, factory.port
     transport, _ = await asyncio.wait_for(loop.create_connection(factory, host, port), WAMP_TIMEOUT)
     try:
@@ -204,6 +217,38 @@ async def wamp_session(
             await asyncio.wait_for(session.leave(), WAMP_TIMEOUT)
     finally:
         transport.close()
+
+
+def other_local_addresses() -> list[str]:
+    """Addresses of this machine, other than 127.0.0.1, that a socket can be bound to.
+
+    127.0.0.2 (Linux routes all of 127.0.0.0/8 to the loopback interface), ::1 and the
+    addresses the host name resolves to, as far as this machine has them.
+    """
+    candidates = ["127.0.0.2", "::1"]
+    with contextlib.suppress(OSError):  # without a resolvable host name, the loopback ones remain
+        candidates += [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)]
+    usable = []
+    for address in dict.fromkeys(candidates):
+        if address == "127.0.0.1":
+            continue
+        try:
+            with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as probe:
+                probe.bind((address, 0))
+        except OSError:
+            continue
+        usable.append(address)
+    return usable
+
+
+def resolve_once(future: asyncio.Future[Any]) -> Callable[[Any], None]:
+    """A subscription handler that resolves `future` with the first event and ignores the rest."""
+
+    def handler(event: Any) -> None:
+        if not future.done():
+            future.set_result(event)
+
+    return handler
 
 
 def run_async(coro: Any, timeout: float = 30.0) -> Any:
@@ -218,7 +263,7 @@ def run_async(coro: Any, timeout: float = 30.0) -> Any:
 # --- headless Chromium ---------------------------------------------------------------------
 
 PLAYWRIGHT_HINT = (
-    "playwright is not installed: pip install playwright "
+    "playwright is not installed: run `bash scripts/test` (it installs requirements/test.txt) "
     "(no `playwright install` needed: the tests drive the Chromium at CHROMIUM_BIN)"
 )
 

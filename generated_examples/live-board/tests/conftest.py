@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from live_board import devstack
-from router_fixtures import *  # noqa: F401,F403 (the router, backend and browser fixtures)
+
+from router_fixtures import *  # noqa: F403 (the router, backend and browser fixtures)
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -34,5 +35,8 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def base_env() -> dict[str, str]:
     """The environment the started processes get: this one, without the project's own settings."""
     env = {**devstack.load_env_file(PROJECT_DIR / ".env"), **os.environ}
+    # The tests start their own router (router_fixtures.py): never where the developer's listens.
+    for name in ("ROUTER_HOST", "ROUTER_PORT", "ROUTER_ORIGINS", "PUBLISHER_ALLOW_FROM"):
+        env.pop(name, None)
     env.pop("DEVSTACK_DIR", None)
     return env

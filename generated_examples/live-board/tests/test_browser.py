@@ -26,7 +26,8 @@ def test_page_shows_live_event_from_another_client(page: LivePage, backend: Rout
 
     async def call_hello() -> str:
         async with wamp_session(backend.ws_url) as session:
-            return await session.call(f"{PACKAGE}.public.hello", "from python")
+            greeting: str = await session.call(f"{PACKAGE}.public.hello", "from python")
+            return greeting
 
     greeting = run_async(call_hello())
     expect_event(page, greeting)
@@ -39,7 +40,8 @@ def test_page_inserts_payloads_as_text(page: LivePage, backend: RouterStack) -> 
 
     async def call_hello() -> str:
         async with wamp_session(backend.ws_url) as session:
-            return await session.call(f"{PACKAGE}.public.hello", payload)
+            greeting: str = await session.call(f"{PACKAGE}.public.hello", payload)
+            return greeting
 
     greeting = run_async(call_hello())
     expect_event(page, greeting)

@@ -48,9 +48,9 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def _fail_on_start_error(exc: devstack.StartError) -> NoReturn:
+def _fail_on_start_error(reason: object) -> NoReturn:
     # `from None`: the message says it all; no chained traceback of the StartError.
-    raise pytest.fail.Exception(f"could not start the test infrastructure: {exc}", pytrace=False) from None
+    raise pytest.fail.Exception(f"could not start the test infrastructure: {reason}", pytrace=False) from None
 
 
 @pytest.fixture(scope="session")
@@ -102,8 +102,12 @@ def worker(celery_env: dict[str, str], log_dir: Path) -> Iterator[devstack.Proc]
     # Test modules imported the app with the default settings: point it at the test broker
     # before anything connects (the connection pool and the result backend are created lazily).
     app.conf.update(config(Settings.from_env(celery_env)))
+    # Also the test-only task in tests/durable_probe.py, which a test kills mid-task.
+    paths = [str(PROJECT_DIR / "tests"), celery_env.get("PYTHONPATH", "")]
+    env = {**celery_env, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
+    extra_args = ["--include", "durable_probe"]
     try:
-        proc = devstack.start_worker(celery_env, log_dir)
+        proc = devstack.start_worker(env, log_dir, extra_args)
     except devstack.StartError as exc:
         _fail_on_start_error(exc)
     try:

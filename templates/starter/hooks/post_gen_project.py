@@ -15,16 +15,21 @@ PACKAGE = "{{ cookiecutter.package_name }}"
 STACK = "{{ cookiecutter.stack }}"
 USE_CELERY = {{ "True" if cookiecutter.use_celery else "False" }}
 USE_CROSSBAR = {{ "True" if cookiecutter.use_crossbar else "False" }}
+DURABLE_WORK = {{ "True" if cookiecutter.durable_work else "False" }}
 SCHEDULING = "{{ cookiecutter.scheduling }}"
 
 SRC = f"src/{PACKAGE}"
-CELERY_FILES = [f"{SRC}/celery_app.py", f"{SRC}/tasks.py", "tests/test_tasks.py", "tests/test_beat.py"]
+CELERY_FILES = [
+    f"{SRC}/celery_app.py", f"{SRC}/tasks.py", "tests/test_tasks.py", "tests/test_beat.py", "tests/durable_probe.py",
+]
 CROSSBAR_FILES = [
     f"{SRC}/router.py", f"{SRC}/backend.py", ".crossbar", "web",
+    "requirements/crossbar.in", "requirements/crossbar.txt",
     "tests/test_router.py", "tests/test_browser.py", "tests/router_fixtures.py",
 ]
 HYBRID_FILES = [f"{SRC}/bridge.py", f"{SRC}/jobs.py", "tests/test_hybrid.py"]
 BEAT_FILES = ["tests/test_beat.py"]
+DURABLE_FILES = ["tests/durable_probe.py"]
 
 
 def check_context() -> None:
@@ -48,6 +53,8 @@ def unused() -> list[str]:
         paths += HYBRID_FILES
     if SCHEDULING == "none":
         paths += BEAT_FILES
+    if not DURABLE_WORK:
+        paths += DURABLE_FILES
     return sorted(set(paths))
 
 

@@ -100,7 +100,7 @@ def make_component(env: Mapping[str, str]) -> Component:
             future = loop.run_in_executor(None, lambda: process_job.apply_async(args=[n_steps]))
             try:
                 result = await asyncio.wait_for(future, ENQUEUE_TIMEOUT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise ApplicationError(
                     f"{PACKAGE}.error.queue_unavailable", "the task queue did not accept the job in time"
                 ) from None
@@ -127,13 +127,13 @@ async def _serve(component: Component) -> int:
         await component.stop()
         try:
             await asyncio.wait_for(done, 5)
-        except Exception:  # noqa: BLE001 (shutting down anyway; includes the timeout)
-            pass
+        except Exception as exc:  # noqa: BLE001 (shutting down anyway; includes the timeout)
+            log.info("backend stopping: %r", exc)
         return 0
     stopper.cancel()
     try:
         done.result()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 (whatever ended the component: report it, exit 1)
         log.error("backend stopped: %s", exc)
         return 1
     return 0

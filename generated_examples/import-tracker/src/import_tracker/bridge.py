@@ -1,9 +1,10 @@
 """Publish WAMP events from synchronous code (Celery tasks) through Crossbar's HTTP bridge.
 
 Standard library only (and settings.py). Requests are signed the way the router checks them
-(crossbar/bridge/rest/common.py): query parameters ``key``, ``timestamp`` (UTC, ISO 8601
-with milliseconds and ``Z``), ``seq``, ``nonce`` and ``signature``, where the signature is
-the URL-safe base64 of HMAC-SHA256(secret, key | timestamp | seq | nonce | body).
+(crossbar/bridge/rest/common.py in https://github.com/crossbario/crossbar): query parameters
+``key``, ``timestamp`` (UTC, ISO 8601 with milliseconds and ``Z``), ``seq``, ``nonce`` and
+``signature``, where the signature is the URL-safe base64 of
+HMAC-SHA256(secret, key | timestamp | seq | nonce | body).
 The router also checks the client address (``require_ip``), the body size and the clock
 skew (``timestamp_delta_limit``).
 
@@ -22,7 +23,7 @@ import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,7 +38,7 @@ class BridgeError(RuntimeError):
 
 
 def _timestamp(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
@@ -71,14 +72,14 @@ def publish(topic: str, *args: Any, **kwargs: Any) -> int:
     """Publish an event on `topic` (JSON arguments); return the publication id."""
     url, key, secret = _settings(os.environ)
     body = json.dumps({"topic": topic, "args": list(args), "kwargs": kwargs}, separators=(",", ":")).encode("utf-8")
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (http://, to the router named in the settings)
         signed_url(url, key, secret, body),
         data=body,
         method="POST",
         headers={"Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (router URL from settings)
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (the same URL)
             answer = json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace")[:500]

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
+
+from celery import Task
 
 from . import bridge
 from .celery_app import app
@@ -23,7 +26,7 @@ STEP_SECONDS = 0.2  # stands in for one unit of real work (10 steps: about 2 s t
 log = logging.getLogger(__name__)
 
 
-def _announce(topic: str, payload: dict) -> None:
+def _announce(topic: str, payload: dict[str, Any]) -> None:
     # Live updates are best effort: a router that is down must not fail the job.
     try:
         bridge.publish(topic, payload)
@@ -32,9 +35,9 @@ def _announce(topic: str, payload: dict) -> None:
 
 
 @app.task(bind=True)
-def process_job(self, n_steps: int) -> dict:
+def process_job(self: Task, n_steps: int) -> dict[str, Any]:
     """Run `n_steps` steps, publishing progress after each; return {job_id, result}."""
-    job_id = self.request.id
+    job_id = str(self.request.id)
     total = 0
     for step in range(1, n_steps + 1):
         time.sleep(STEP_SECONDS)

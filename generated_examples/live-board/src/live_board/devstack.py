@@ -12,6 +12,7 @@ SIGTERM. Standard library only: Celery is imported where a worker's readiness is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -124,8 +125,10 @@ def require_executable(name: str, env_var: str, install_hint: str, env: Mapping[
     if configured:
         if os.path.isfile(configured) and os.access(configured, os.X_OK):
             return configured
-        raise StartError(f"{env_var}={configured!r} is not an executable file: point it at {name}, "
-                         f"or unset it and install {name} with {install_hint}")
+        raise StartError(
+            f"{env_var}={configured!r} is not an executable file: point it at {name}, "
+            f"or unset it and install {name} with {install_hint}"
+        )
     found = shutil.which(name, path=env.get("PATH", os.defpath))
     if found is None:
         raise StartError(f"{name} not found: install it with {install_hint} or set {env_var}")
@@ -175,10 +178,8 @@ def start_process(
 
 
 def _signal_group(proc: Proc, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone already
         os.killpg(proc.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def stop(proc: Proc, timeout: float = 10) -> None:
@@ -250,8 +251,10 @@ def check_env(env: Mapping[str, str]) -> None:
     for name in SECRETS:
         value = env.get(name, "")
         if not value or value.startswith(PLACEHOLDER):
-            raise StartError(f"{name} is not set (or still the placeholder from .env.example): "
-                             "delete .env and run scripts/run to generate secrets, or set it yourself")
+            raise StartError(
+                f"{name} is not set (or still the placeholder from .env.example): "
+                "delete .env and run scripts/run to generate secrets, or set it yourself"
+            )
     for name in REQUIRED:
         if not env.get(name):
             raise StartError(f"{name} is not set: add it to .env (see .env.example)")
@@ -298,7 +301,7 @@ class Stack:
                 time.sleep(0.2)
 
 
-class Stopped(Exception):
+class Stopped(Exception):  # noqa: N818 (a request to stop, not an error)
     """SIGTERM or SIGHUP arrived."""
 
 
@@ -308,10 +311,17 @@ def _raise_stopped(signum: int, frame: object) -> None:
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"python -m {PACKAGE}.devstack", description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default=",".join(COMPONENTS),
-                        help=f"comma-separated components to start (default: all of {', '.join(COMPONENTS)})")
-    parser.add_argument("--log-dir", type=Path, default=None,
-                        help="where the logs go (default: $DEVSTACK_DIR, else .devstack/ in the project)")
+    parser.add_argument(
+        "--only",
+        default=",".join(COMPONENTS),
+        help=f"comma-separated components to start (default: all of {', '.join(COMPONENTS)})",
+    )
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=None,
+        help="where the logs go (default: $DEVSTACK_DIR, else .devstack/ in the project)",
+    )
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(args.only) - set(COMPONENTS))

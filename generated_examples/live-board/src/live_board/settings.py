@@ -27,6 +27,7 @@ def _int(env: Mapping[str, str], name: str, default: int, lowest: int = 0, highe
 @dataclass(frozen=True)
 class Settings:
     """Everything the processes read from the environment."""
+
     router_host: str = "127.0.0.1"
     router_port: int = 8080
 

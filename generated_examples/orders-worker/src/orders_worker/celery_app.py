@@ -2,7 +2,8 @@
 
 Run a worker with `celery -A orders_worker.celery_app worker -l info`.
 This module is deliberately not called celery.py: a module named like the library shadows it
-("cannot import name 'Celery' from partially initialized module", celery#2243).
+("cannot import name 'Celery' from partially initialized module"):
+https://github.com/celery/celery/issues/2243
 
 Configuration reference: https://docs.celeryq.dev/en/stable/userguide/configuration.html
 """
@@ -20,15 +21,20 @@ from .settings import PACKAGE, Settings
 
 # Time limits for "seconds" jobs: the soft limit raises SoftTimeLimitExceeded
 # inside the task so it can clean up; the hard limit kills and replaces the pool process
-# (userguide/workers.html#time-limits; they need SIGUSR1, so not on Windows).
+# (they need SIGUSR1, so not on Windows): https://docs.celeryq.dev/en/stable/userguide/workers.html#time-limits
 TASK_TIME_LIMIT = 60
 TASK_SOFT_TIME_LIMIT = 50
 # An unacknowledged message is handed to another worker after visibility_timeout; it must be
-# longer than the longest task or long tasks run twice (getting-started/backends-and-brokers/
-# redis.html, "Visibility timeout"). The margin covers retries waiting for their countdown.
+# longer than the longest task or long tasks run twice ("Visibility timeout" in
+# https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html).
+# The margin covers retries waiting for their countdown.
 VISIBILITY_TIMEOUT = TASK_TIME_LIMIT + 600
 
-# A producer must fail within seconds when the broker is down, not hang (celery#4556, #6911):
+# The modules whose tasks the worker registers.
+TASK_MODULES = [f"{PACKAGE}.tasks"]
+
+# A producer must fail within seconds when the broker is down, not hang
+# (https://github.com/celery/celery/issues/4296, https://github.com/celery/celery/issues/6911):
 # a bounded number of connection retries with short intervals (about 2 s in all).
 CONNECTION_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
@@ -41,7 +47,8 @@ def config(settings: Settings) -> dict[str, Any]:
         "broker_url": settings.broker_url(),
         "result_backend": settings.result_backend(),
         # JSON only: pickle lets whoever can write to the broker run code in the worker
-        # (userguide/security.html#serializers). Also keeps ROOT_DISALLOWED from applying.
+        # (https://docs.celeryq.dev/en/stable/userguide/security.html#serializers).
+        # Also keeps ROOT_DISALLOWED from applying.
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
@@ -62,17 +69,19 @@ def config(settings: Settings) -> dict[str, Any]:
         "worker_max_tasks_per_child": 1000,
         # Durable work: acknowledge a message only after its task has finished, so a task cut
         # short by a crash or a deploy runs again (at-least-once). The task must therefore be
-        # idempotent (userguide/tasks.html, "acks_late"; faq.html "Should I use retry or acks_late?").
+        # idempotent (https://docs.celeryq.dev/en/stable/userguide/tasks.html#Task.acks_late,
+        # https://docs.celeryq.dev/en/stable/faq.html#faq-acks-late-vs-retry).
         "task_acks_late": True,
         # Without this, a pool process killed mid-task (OOM, SIGKILL) still acks the message.
         "task_reject_on_worker_lost": True,
         # Reserve one message per process at a time: none waits unacknowledged behind a long
-        # task, and a dying worker holds back nothing (userguide/optimizing.html#prefetch-limits).
+        # task, and a dying worker holds back nothing (https://docs.celeryq.dev/en/stable/userguide/optimizing.html#prefetch-limits).
         "worker_prefetch_multiplier": 1,
     }
     # One periodic task. Run exactly one beat per schedule, or each beat sends it
-    # (userguide/periodic-tasks.html). Critical schedules: watch that the heartbeat keeps
-    # arriving, and see README.md for a single, supervised beat.
+    # (https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html).
+    # Critical schedules: watch that the heartbeat keeps arriving, and see README.md for a
+    # single, supervised beat.
     interval = float(settings.beat_interval_seconds)
     conf["beat_schedule"] = {
         "heartbeat": {
@@ -87,7 +96,7 @@ def config(settings: Settings) -> dict[str, Any]:
 
 def make_app(settings: Settings | None = None, set_as_current: bool = True) -> Celery:
     """A Celery app configured from `settings` (default: from the environment)."""
-    app = Celery(PACKAGE, include=["orders_worker.tasks"], set_as_current=set_as_current)
+    app = Celery(PACKAGE, include=TASK_MODULES, set_as_current=set_as_current)
     app.conf.update(config(settings or Settings.from_env()))
     return app
 
@@ -97,5 +106,6 @@ app = make_app()
 
 @celeryd_after_setup.connect
 def _log_broker(sender: str, instance: Any, **kwargs: Any) -> None:
-    # Only ever log the broker URL sanitized: the password is replaced by ** (celery#9997).
+    # Only ever log the broker URL sanitized: the password is replaced by ** (as Celery itself
+    # learned to: https://github.com/celery/celery/pull/9997).
     log.info("%s: broker %s", sender, maybe_sanitize_url(instance.app.conf.broker_url))

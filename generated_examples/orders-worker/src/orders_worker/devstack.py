@@ -12,6 +12,7 @@ SIGTERM. Standard library only: Celery is imported where a worker's readiness is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -127,8 +128,10 @@ def require_executable(name: str, env_var: str, install_hint: str, env: Mapping[
     if configured:
         if os.path.isfile(configured) and os.access(configured, os.X_OK):
             return configured
-        raise StartError(f"{env_var}={configured!r} is not an executable file: point it at {name}, "
-                         f"or unset it and install {name} with {install_hint}")
+        raise StartError(
+            f"{env_var}={configured!r} is not an executable file: point it at {name}, "
+            f"or unset it and install {name} with {install_hint}"
+        )
     found = shutil.which(name, path=env.get("PATH", os.defpath))
     if found is None:
         raise StartError(f"{name} not found: install it with {install_hint} or set {env_var}")
@@ -178,10 +181,8 @@ def start_process(
 
 
 def _signal_group(proc: Proc, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone already
         os.killpg(proc.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def stop(proc: Proc, timeout: float = 10) -> None:
@@ -259,7 +260,10 @@ def _redis_quote(value: str) -> str:
 
 
 def start_redis(
-    log_dir: Path | str, password: str, port: int | None = None, env: Mapping[str, str] | None = None,
+    log_dir: Path | str,
+    password: str,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
     timeout: float = 15,
 ) -> tuple[Proc, int]:
     """redis-server on 127.0.0.1 (a free port unless given) with a password and no persistence.
@@ -273,19 +277,27 @@ def start_redis(
         raise StartError("refusing to start redis-server without a password (REDIS_PASSWORD)")
     port = port or free_port()
     log_dir = Path(log_dir)
-    config = "\n".join([
-        f"port {port}",
-        "bind 127.0.0.1",
-        "protected-mode yes",
-        'save ""',
-        "appendonly no",
-        f"dir {_redis_quote(str(log_dir))}",
-        f"requirepass {_redis_quote(password)}",
-        "",
-    ])
+    config = "\n".join(
+        [
+            f"port {port}",
+            "bind 127.0.0.1",
+            "protected-mode yes",
+            'save ""',
+            "appendonly no",
+            f"dir {_redis_quote(str(log_dir))}",
+            f"requirepass {_redis_quote(password)}",
+            "",
+        ]
+    )
     proc = start_process(
-        "redis", [binary, "-"], env=env, cwd=log_dir, log_dir=log_dir,
-        ready=lambda: redis_answers(port, password), timeout=timeout, stdin_data=config.encode("utf-8"),
+        "redis",
+        [binary, "-"],
+        env=env,
+        cwd=log_dir,
+        log_dir=log_dir,
+        ready=lambda: redis_answers(port, password),
+        timeout=timeout,
+        stdin_data=config.encode("utf-8"),
     )
     return proc, port
 
@@ -306,7 +318,10 @@ def _answers_ping(app: Any, node: str) -> bool:
 
 
 def start_worker(
-    env: Mapping[str, str], log_dir: Path | str, extra_args: Sequence[str] = (), timeout: float = 60,
+    env: Mapping[str, str],
+    log_dir: Path | str,
+    extra_args: Sequence[str] = (),
+    timeout: float = 60,
 ) -> Proc:
     """A Celery worker (prefork, 2 processes) on the broker that `env` configures.
 
@@ -317,8 +332,16 @@ def start_worker(
     """
     node = f"worker-{secrets.token_hex(4)}"
     argv = _celery_argv(
-        "worker", "-l", "info", "-c", str(WORKER_CONCURRENCY), "-n", f"{node}@%h",
-        "--without-mingle", "--without-gossip", *extra_args,
+        "worker",
+        "-l",
+        "info",
+        "-c",
+        str(WORKER_CONCURRENCY),
+        "-n",
+        f"{node}@%h",
+        "--without-mingle",
+        "--without-gossip",
+        *extra_args,
     )
     log_dir = Path(log_dir)
     from .celery_app import make_app  # Celery is imported only where a worker is started
@@ -326,8 +349,15 @@ def start_worker(
 
     app = make_app(Settings.from_env(env), set_as_current=False)
     try:
-        return start_process("worker", argv, env=python_env(env), cwd=PROJECT_DIR, log_dir=log_dir,
-                             ready=lambda: _answers_ping(app, node), timeout=timeout)
+        return start_process(
+            "worker",
+            argv,
+            env=python_env(env),
+            cwd=PROJECT_DIR,
+            log_dir=log_dir,
+            ready=lambda: _answers_ping(app, node),
+            timeout=timeout,
+        )
     finally:
         app.close()
 
@@ -336,13 +366,12 @@ def start_beat(env: Mapping[str, str], log_dir: Path | str, timeout: float = 30)
     """Celery beat with its schedule file in `log_dir` (nothing lands in the project).
 
     Ready once this beat has logged that it starts. Run exactly one beat per schedule, or
-    every periodic task runs once per beat (Celery docs, userguide/periodic-tasks.html).
+    every periodic task runs once per beat (https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html).
     """
     log_dir = Path(log_dir)
     argv = _celery_argv("beat", "-l", "info", "--schedule", str(log_dir / "celerybeat-schedule"))
     ready = logged(log_dir / "beat.log", "beat: Starting...")
-    return start_process("beat", argv, env=python_env(env), cwd=log_dir, log_dir=log_dir,
-                         ready=ready, timeout=timeout)
+    return start_process("beat", argv, env=python_env(env), cwd=log_dir, log_dir=log_dir, ready=ready, timeout=timeout)
 
 
 def load_env_file(path: Path) -> dict[str, str]:
@@ -367,8 +396,10 @@ def check_env(env: Mapping[str, str]) -> None:
     for name in SECRETS:
         value = env.get(name, "")
         if not value or value.startswith(PLACEHOLDER):
-            raise StartError(f"{name} is not set (or still the placeholder from .env.example): "
-                             "delete .env and run scripts/run to generate secrets, or set it yourself")
+            raise StartError(
+                f"{name} is not set (or still the placeholder from .env.example): "
+                "delete .env and run scripts/run to generate secrets, or set it yourself"
+            )
     for name in REQUIRED:
         if not env.get(name):
             raise StartError(f"{name} is not set: add it to .env (see .env.example)")
@@ -417,7 +448,7 @@ class Stack:
                 time.sleep(0.2)
 
 
-class Stopped(Exception):
+class Stopped(Exception):  # noqa: N818 (a request to stop, not an error)
     """SIGTERM or SIGHUP arrived."""
 
 
@@ -427,10 +458,17 @@ def _raise_stopped(signum: int, frame: object) -> None:
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"python -m {PACKAGE}.devstack", description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default=",".join(COMPONENTS),
-                        help=f"comma-separated components to start (default: all of {', '.join(COMPONENTS)})")
-    parser.add_argument("--log-dir", type=Path, default=None,
-                        help="where the logs go (default: $DEVSTACK_DIR, else .devstack/ in the project)")
+    parser.add_argument(
+        "--only",
+        default=",".join(COMPONENTS),
+        help=f"comma-separated components to start (default: all of {', '.join(COMPONENTS)})",
+    )
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=None,
+        help="where the logs go (default: $DEVSTACK_DIR, else .devstack/ in the project)",
+    )
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(args.only) - set(COMPONENTS))

@@ -4,7 +4,8 @@ Read once per process with `Settings.from_env()`; the tests pass their own mappi
 changing os.environ.
 
 The broker URL is built from parts with the password URL-encoded (quote(pw, safe="")): an
-unencoded '#', '/', '@', ':' or '[' breaks the URL or fails silently (celery#5876, kombu#125).
+unencoded '#', '/', '@', ':' or '[' breaks the URL or fails silently
+(https://github.com/celery/celery/issues/5876, https://github.com/celery/celery/issues/1553).
 Log such a URL only through kombu.utils.url.maybe_sanitize_url, which masks the password.
 """
 

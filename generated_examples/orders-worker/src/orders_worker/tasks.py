@@ -14,8 +14,10 @@ import re
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import redis
+from celery import Task
 
 from .celery_app import app
 from .settings import Settings
@@ -29,7 +31,7 @@ def add(x: int, y: int) -> int:
     return x + y
 
 
-# Retries with exponential backoff (userguide/tasks.html#automatic-retry-for-known-exceptions):
+# Retries with exponential backoff (https://docs.celeryq.dev/en/stable/userguide/tasks.html#automatic-retry-for-known-exceptions):
 # after a ConnectionError the task is sent again with a countdown of 1, 2, 4, 8 ... s, capped
 # at retry_backoff_max; retry_jitter randomises each countdown (between 0 and that value) so
 # that many failed tasks do not all hit the partner again at the same moment. After
@@ -43,13 +45,13 @@ def add(x: int, y: int) -> int:
     retry_jitter=True,
     max_retries=5,
 )
-def call_partner_api(self, key: str, fail_times: int = 0) -> int:
+def call_partner_api(self: Task, key: str, fail_times: int = 0) -> int:
     """Call a (simulated) partner API that fails `fail_times` times; return the attempt that worked.
 
     `key` identifies the call; with a real API, send it as the idempotency key so that the
     partner applies a retried call only once.
     """
-    attempt = self.request.retries + 1
+    attempt = int(self.request.retries) + 1
     if attempt <= fail_times:
         raise ConnectionError(f"partner API unavailable for call {key} (simulated failure {attempt} of {fail_times})")
     log.info("partner API call %s succeeded on attempt %d", key, attempt)
@@ -57,7 +59,7 @@ def call_partner_api(self, key: str, fail_times: int = 0) -> int:
 
 
 # rate_limit="60/m": each worker starts at most 60 of these a minute (one a second).
-# It is a per worker instance limit, not a global one (userguide/tasks.html#Task.rate_limit):
+# It is a per worker instance limit, not a global one (https://docs.celeryq.dev/en/stable/userguide/tasks.html#Task.rate_limit):
 # with N workers the total is N x 60/m. For a global limit, route the task to its own queue
 # and consume that queue with exactly one worker.
 @app.task(rate_limit="60/m")
@@ -79,7 +81,8 @@ def _redis() -> redis.Redis:
 @app.task
 def heartbeat() -> int:
     """Count one heartbeat in Redis (key HEARTBEAT_KEY); return the new count."""
-    return int(_redis().incr(Settings.from_env().heartbeat_key))
+    # redis-py types the results of its sync and asyncio clients alike; this one is sync: an int.
+    return cast(int, _redis().incr(Settings.from_env().heartbeat_key))
 
 
 REPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -87,7 +90,7 @@ REPORT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 # Durable work means acks_late (celery_app.py): a task that was cut short runs again, so every
 # task must be idempotent, i.e. running it twice must leave the same state as running it once
-# (userguide/tasks.html, "Idempotence"; faq.html "Should I use retry or acks_late?").
+# (https://docs.celeryq.dev/en/stable/userguide/tasks.html#Task.acks_late, https://docs.celeryq.dev/en/stable/faq.html#faq-acks-late-vs-retry).
 # This one is: the report's name comes from its id, and it is written to a temporary file and
 # renamed into place, so a rerun replaces the same file and a crash never leaves half of one.
 # Counting, appending or charging money would not be idempotent without a key to check.

@@ -44,7 +44,8 @@ from {{ cookiecutter.package_name }}.celery_app import app, config
 from {{ cookiecutter.package_name }}.settings import Settings
 {%- endif %}
 {%- if cookiecutter.use_crossbar %}
-from router_fixtures import *  # noqa: F401,F403 (the router, backend and browser fixtures)
+
+from router_fixtures import *  # noqa: F403 (the router, backend and browser fixtures)
 {%- endif %}
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -71,14 +72,19 @@ def base_env() -> dict[str, str]:
     for name in ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB"):
         env.pop(name, None)
 {%- endif %}
+{%- if cookiecutter.use_crossbar %}
+    # The tests start their own router (router_fixtures.py): never where the developer's listens.
+    for name in ("ROUTER_HOST", "ROUTER_PORT", "ROUTER_ORIGINS", "PUBLISHER_ALLOW_FROM"):
+        env.pop(name, None)
+{%- endif %}
     env.pop("DEVSTACK_DIR", None)
     return env
 {%- if cookiecutter.use_celery %}
 
 
-def _fail_on_start_error(exc: devstack.StartError) -> NoReturn:
+def _fail_on_start_error(reason: object) -> NoReturn:
     # `from None`: the message says it all; no chained traceback of the StartError.
-    raise pytest.fail.Exception(f"could not start the test infrastructure: {exc}", pytrace=False) from None
+    raise pytest.fail.Exception(f"could not start the test infrastructure: {reason}", pytrace=False) from None
 {%- if cookiecutter.broker == "redis" %}
 
 
@@ -119,14 +125,15 @@ def redis_client(celery_env: dict[str, str]) -> Iterator[redis.Redis]:
 def broker_env(base_env: dict[str, str]) -> dict[str, str]:
     """The RabbitMQ broker named by RABBITMQ_*; fails at once when it does not answer."""
     settings = Settings.from_env(base_env)
+    host, port = settings.rabbitmq_host, settings.rabbitmq_port
     try:
-        devstack.wait_until(lambda: devstack.tcp_accepts(settings.rabbitmq_host, settings.rabbitmq_port), 3,
-                            f"RabbitMQ at {settings.rabbitmq_host}:{settings.rabbitmq_port}")
+        devstack.wait_until(lambda: devstack.tcp_accepts(host, port), 3, f"RabbitMQ at {host}:{port}")
     except devstack.StartError as exc:
-        _fail_on_start_error(devstack.StartError(
+        _fail_on_start_error(
             f"{exc}: start one (`docker compose up -d rabbitmq`, or apt-get install rabbitmq-server "
             "with a user and vhost of your own) and set RABBITMQ_HOST, RABBITMQ_PORT, RABBITMQ_USER, "
-            "RABBITMQ_PASSWORD and RABBITMQ_VHOST (environment or .env)"))
+            "RABBITMQ_PASSWORD and RABBITMQ_VHOST (environment or .env)"
+        )
     return {name: value for name, value in base_env.items() if name.startswith("RABBITMQ_")}
 
 {%- else %}
@@ -137,9 +144,10 @@ def broker_env(base_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """Amazon SQS in AWS_REGION, with queues under a random prefix, deleted at the end."""
     region = base_env.get("AWS_REGION")
     if not region:
-        _fail_on_start_error(devstack.StartError(
+        _fail_on_start_error(
             "AWS_REGION is not set: the tests need Amazon SQS (set AWS_REGION and AWS credentials, "
-            "e.g. AWS_PROFILE, in the environment or .env)"))
+            "e.g. AWS_PROFILE, in the environment or .env)"
+        )
     prefix = f"{{ cookiecutter.project_slug }}-test-{secrets.token_hex(4)}-"
     yield {"AWS_REGION": region, "SQS_QUEUE_PREFIX": prefix}
     import boto3  # installed with celery[sqs]
@@ -171,8 +179,17 @@ def worker(celery_env: dict[str, str], log_dir: Path) -> Iterator[devstack.Proc]
     # Test modules imported the app with the default settings: point it at the test broker
     # before anything connects (the connection pool and the result backend are created lazily).
     app.conf.update(config(Settings.from_env(celery_env)))
+{%- if cookiecutter.durable_work %}
+    # Also the test-only task in tests/durable_probe.py, which a test kills mid-task.
+    paths = [str(PROJECT_DIR / "tests"), celery_env.get("PYTHONPATH", "")]
+    env = {**celery_env, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
+    extra_args = ["--include", "durable_probe"]
+{%- else %}
+    env = celery_env
+    extra_args: list[str] = []
+{%- endif %}
     try:
-        proc = devstack.start_worker(celery_env, log_dir)
+        proc = devstack.start_worker(env, log_dir, extra_args)
     except devstack.StartError as exc:
         _fail_on_start_error(exc)
     try:

@@ -15,19 +15,24 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.types import PublishOptions
+from autobahn.wamp.types import CallDetails, PublishOptions, RegisterOptions
 
 from {{ cookiecutter.package_name }} import router as launcher
 from {{ cookiecutter.package_name }}.devstack import StartError, free_port, python_env
+
 from router_fixtures import (
     PACKAGE,
     PROJECT_DIR,
     WAMP_TIMEOUT,
+    ClientSession,
     RouterStack,
     make_stack_env,
+    other_local_addresses,
+    resolve_once,
     run_async,
     wamp_session,
 )
@@ -37,15 +42,16 @@ PUBLIC = f"{PACKAGE}.public."
 NOT_AUTHORIZED = "wamp.error.not_authorized"
 
 
-def load_config() -> dict:
-    return json.loads(CONFIG.read_text(encoding="utf-8"))
+def load_config() -> dict[str, Any]:
+    config: dict[str, Any] = json.loads(CONFIG.read_text(encoding="utf-8"))
+    return config
 
 
-def web_transports(config: dict) -> list[dict]:
+def web_transports(config: dict[str, Any]) -> list[dict[str, Any]]:
     return [t for w in config["workers"] for t in w.get("transports", []) if t["type"] == "web"]
 
 
-def roles(config: dict) -> dict[str, list[dict]]:
+def roles(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return {
         role["name"]: role.get("permissions", [])
         for worker in config["workers"]
@@ -54,7 +60,7 @@ def roles(config: dict) -> dict[str, list[dict]]:
     }
 
 
-def crossbar_check(crossbar_bin: str, cbdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+def crossbar_check(crossbar_bin: str, cbdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [crossbar_bin, "check", "--cbdir", str(cbdir)],
         env=env,
@@ -85,48 +91,12 @@ def test_crossbar_check_accepts_runtime_config(crossbar_bin: str, tmp_path: Path
 
 def test_no_anonymous_wildcard_role() -> None:
     """No role may act on every URI (the `crossbar init` default): each grant is under the package prefix."""
+    assert sorted(roles(load_config())) == ["backend", "browser"]
     for name, permissions in roles(load_config()).items():
         assert permissions, f"role {name} has no static permissions"
         for grant in permissions:
             assert grant["uri"].startswith(f"{PACKAGE}."), (name, grant)
             assert grant.get("match") == "prefix", (name, grant)
-
-
-def test_browser_role_is_least_privilege() -> None:
-    """The anonymous browser role may only call and subscribe under <package>.public., callers undisclosed."""
-    config = load_config()
-    (ws,) = [svc for t in web_transports(config) for svc in t["paths"].values() if svc["type"] == "websocket"]
-    assert ws["auth"]["anonymous"]["role"] == "browser"
-    (grant,) = roles(config)["browser"]
-    assert grant["uri"] == PUBLIC
-    assert grant["allow"] == {"call": True, "subscribe": True, "register": False, "publish": False}
-    assert grant["disclose"]["caller"] is False
-
-
-def test_backend_secret_comes_from_environment() -> None:
-    """WAMP-CRA and bridge secrets are ${VAR} placeholders, never literal values in the file."""
-    config = load_config()
-    (ws,) = [svc for t in web_transports(config) for svc in t["paths"].values() if svc["type"] == "websocket"]
-    assert ws["auth"]["wampcra"]["users"] == {"backend": {"secret": "${BACKEND_SECRET}", "role": "backend"}}
-    for svc in (s for t in web_transports(config) for s in t["paths"].values() if s["type"] == "publisher"):
-        assert svc["options"]["key"] == "${PUBLISHER_KEY}"
-        assert svc["options"]["secret"] == "${PUBLISHER_SECRET}"
-        assert svc["options"]["require_ip"] == ["127.0.0.1"]
-
-
-def test_loopback_exact_origins_and_no_listing() -> None:
-    """Every endpoint binds 127.0.0.1, origins are exact (no "*", no null) and directory listing is off."""
-    config = load_config()
-    for transport in (t for w in config["workers"] for t in w.get("transports", [])):
-        assert transport["endpoint"]["interface"] == "127.0.0.1", transport["endpoint"]
-    for svc in (s for t in web_transports(config) for s in t["paths"].values()):
-        if svc["type"] == "websocket":
-            options = svc["options"]
-            assert options["allowed_origins"] == ["http://127.0.0.1:8080", "http://localhost:8080"]
-            assert options["allow_null_origin"] is False
-            assert options["max_message_size"] == options["max_frame_size"] == 1024 * 1024
-        if svc["type"] == "static":
-            assert svc["options"]["enable_directory_listing"] is False
 
 
 # --- the launcher ----------------------------------------------------------------------------
@@ -187,12 +157,12 @@ def test_runtime_config_listens_where_router_host_says(tmp_path: Path) -> None:
 
     def interface(host: str | None) -> str:
         env = make_stack_env()
-        env.pop("ROUTER_HOST")
+        env.pop("ROUTER_HOST", None)
         if host is not None:
             env["ROUTER_HOST"] = host
         cbdir = launcher.runtime_config(PROJECT_DIR, int(env["ROUTER_PORT"]), env, run_dir=tmp_path)
         (transport,) = web_transports(json.loads((cbdir / "config.json").read_text(encoding="utf-8")))
-        return transport["endpoint"]["interface"]
+        return str(transport["endpoint"]["interface"])
 
     assert interface(None) == "127.0.0.1"
     assert interface("localhost") == "127.0.0.1"
@@ -229,10 +199,40 @@ def _handshake_status(port: int, origin: str) -> str:
         return conn.recv(4096).decode("latin-1").split("\r\n", 1)[0]
 
 
+def _connects(address: str, port: int) -> bool:
+    """Does a TCP connection to address:port succeed?"""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2)
+        return probe.connect_ex((address, port)) == 0
+
+
+def test_router_listens_on_loopback_only(router: RouterStack) -> None:
+    """The running router is reachable on 127.0.0.1 only: not on this machine's other addresses.
+
+    Each address is first shown to be reachable (a listener of this test bound to it answers),
+    so a router that listened on every interface would fail here.
+    """
+    assert _connects("127.0.0.1", router.port)
+    checked = []
+    for address in other_local_addresses():
+        with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as control:
+            control.bind((address, 0))
+            control.listen()
+            if not _connects(address, control.getsockname()[1]):
+                continue  # not reachable here at all: proves nothing about the router
+        checked.append(address)
+        assert not _connects(address, router.port), f"the router accepts connections on {address}"
+    assert checked, f"no address other than 127.0.0.1 to test from (tried {other_local_addresses()})"
+
+
 def test_router_refuses_foreign_origin(router: RouterStack) -> None:
-    """A WebSocket handshake from another origin (or the null origin) is refused; the page's origin is accepted."""
-    assert " 101 " in _handshake_status(router.port, f"http://localhost:{router.port}")
-    for origin in ("http://evil.example", f"http://127.0.0.1:{router.port + 1}", "null"):
+    """A WebSocket handshake from another origin (or the null origin) is refused; the page's origins are accepted."""
+    for origin in (f"http://localhost:{router.port}", f"http://127.0.0.1:{router.port}"):
+        status = _handshake_status(router.port, origin)
+        assert " 101 " in status, f"{origin} was refused: {status}"
+    foreign = ("http://evil.example", f"http://127.0.0.1:{router.port + 1}", f"https://localhost:{router.port}", "null")
+    for origin in foreign:
         status = _handshake_status(router.port, origin)
         assert " 101 " not in status, f"{origin} was accepted: {status}"
 
@@ -248,16 +248,34 @@ def test_static_files_served_without_directory_listing(router: RouterStack) -> N
     assert refused.value.code == 404
 
 
+def test_router_drops_a_client_that_sends_an_oversized_message(backend: RouterStack) -> None:
+    """A WAMP message over the router's 1 MiB limit ends that client's connection; smaller ones pass."""
+
+    async def scenario() -> tuple[str, BaseException | None, bool]:
+        async with wamp_session(backend.ws_url) as session:
+            small: str = await session.call(f"{PUBLIC}hello", "small")
+            try:
+                await asyncio.wait_for(session.call(f"{PUBLIC}hello", "x" * (2 * 1024 * 1024)), WAMP_TIMEOUT)
+            except Exception as exc:  # noqa: BLE001 (what a lost transport raises differs by Autobahn version)
+                error: BaseException | None = exc
+            else:
+                error = None
+            return small, error, session.is_attached()
+
+    small, error, attached = run_async(scenario())
+    assert small.startswith("Hello, small!")
+    assert error is not None and not isinstance(error, TimeoutError), f"the oversized call ended with {error!r}"
+    assert not attached
+
+
 def test_browser_role_calls_hello_and_receives_event(backend: RouterStack) -> None:
     """An anonymous client gets role browser, calls <pkg>.public.hello and receives the event it publishes."""
 
-    async def scenario() -> tuple[str, str, dict]:
+    async def scenario() -> tuple[str, str, dict[str, Any]]:
         async with wamp_session(backend.ws_url) as session:
-            received: asyncio.Future = asyncio.get_running_loop().create_future()
-            await session.subscribe(
-                lambda event: received.done() or received.set_result(event), f"{PUBLIC}events"
-            )
-            greeting = await session.call(f"{PUBLIC}hello", "python")
+            received: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            await session.subscribe(resolve_once(received), f"{PUBLIC}events")
+            greeting: str = await session.call(f"{PUBLIC}hello", "python")
             event = await asyncio.wait_for(received, WAMP_TIMEOUT)
             return session.join_details.authrole, greeting, event
 
@@ -275,45 +293,91 @@ def test_hello_rejects_bad_arguments(backend: RouterStack) -> None:
         async with wamp_session(backend.ws_url) as session:
             with pytest.raises(ApplicationError) as bad:
                 await session.call(f"{PUBLIC}hello", "x" * 1000)
-            return bad.value.error
+            error: str = bad.value.error
+            return error
 
     assert run_async(scenario()) == f"{PACKAGE}.error.invalid_argument"
 
 
-def test_browser_role_denied_register_publish_and_private_uris(backend: RouterStack) -> None:
-    """The router itself refuses the browser role register, publish and calls outside <pkg>.public."""
+def test_browser_role_is_least_privilege(backend: RouterStack) -> None:
+    """The running router lets the anonymous browser role call and subscribe under <pkg>.public., nothing more.
 
-    async def scenario() -> list[str]:
-        errors = []
-        async with wamp_session(backend.ws_url) as session:
-            attempts = [
-                session.register(lambda: "fake", f"{PUBLIC}hello_fake"),
-                session.publish(f"{PUBLIC}events", {"greeting": "forged"}, options=PublishOptions(acknowledge=True)),
-                session.call(f"{PACKAGE}.internal.anything"),
-                session.subscribe(lambda *a: None, f"{PACKAGE}.internal.events"),
-            ]
-            for attempt in attempts:
-                try:
-                    await asyncio.wait_for(attempt, WAMP_TIMEOUT)
-                except ApplicationError as exc:
-                    errors.append(exc.error)
-                else:
-                    errors.append("allowed")
-        return errors
+    A session with the backend's secret registers a backend-only procedure and a public one
+    that reports who called it. The browser may call the public one, which does not learn
+    who the caller is; everything else it tries is refused by the router. (The backend role
+    does call the backend-only procedure: the browser's refusal is its role's, not a missing
+    procedure.)
+    """
+    private_procedure = f"{PACKAGE}.internal.probe"
+    private_topic = f"{PACKAGE}.internal.events"
+    who_called = f"{PUBLIC}who_called"
 
-    assert run_async(scenario()) == [NOT_AUTHORIZED] * 4
+    async def scenario() -> tuple[str, Any, dict[str, str], str]:
+        secret = backend.env["BACKEND_SECRET"]
+        async with wamp_session(backend.ws_url, authid="backend", secret=secret) as service:
+            await service.register(lambda: "internal", private_procedure)
+            await service.register(caller_of, who_called, options=RegisterOptions(details_arg="details"))
+            async with wamp_session(backend.ws_url) as browser:
+                caller = await browser.call(who_called)
+                refused = await _attempts(browser, private_procedure, private_topic)
+                role: str = browser.join_details.authrole
+            internal: str = await service.call(private_procedure)  # the backend role may
+        return role, caller, refused, internal
+
+    role, caller, refused, internal = run_async(scenario())
+    assert role == "browser"
+    assert caller is None, "the callee learned the browser's session id"
+    assert internal == "internal"
+    assert refused, "no denied action was tried"
+    assert refused == dict.fromkeys(refused, NOT_AUTHORIZED)
 
 
-def test_backend_role_needs_the_secret(router: RouterStack) -> None:
-    """WAMP-CRA as backend succeeds with BACKEND_SECRET and is refused with a wrong secret."""
+def caller_of(details: CallDetails) -> Any:
+    """A procedure that answers with the caller's session id, as the router disclosed it."""
+    return details.caller
+
+
+async def _attempts(browser: ClientSession, private_procedure: str, private_topic: str) -> dict[str, str]:
+    """What the router answered to each thing the browser role may not do: an error URI, or "allowed"."""
+    acknowledged = PublishOptions(acknowledge=True)
+    attempts = {
+        "register a procedure": browser.register(lambda: "forged", f"{PUBLIC}forged"),
+        "publish on a public topic": browser.publish(f"{PUBLIC}events", {"forged": 1}, options=acknowledged),
+        "publish on a private topic": browser.publish(private_topic, {"forged": 1}, options=acknowledged),
+        "call a backend-only procedure": browser.call(private_procedure),
+        "subscribe to a private topic": browser.subscribe(lambda event: None, private_topic),
+        "call outside the package": browser.call("wamp.session.list"),
+    }
+    answers = {}
+    for what, attempt in attempts.items():
+        try:
+            await asyncio.wait_for(attempt, WAMP_TIMEOUT)
+        except ApplicationError as exc:
+            answers[what] = str(exc.error)
+        else:
+            answers[what] = "allowed"
+    return answers
+
+
+def test_backend_secret_comes_from_environment(router: RouterStack) -> None:
+    """The running router takes the backend's WAMP-CRA secret from BACKEND_SECRET, made up for this run.
+
+    That secret joins as role backend; a wrong one, and the literal placeholder that stands in
+    .crossbar/config.json, are refused.
+    """
 
     async def join(secret: str) -> str:
         async with wamp_session(router.ws_url, authid="backend", secret=secret) as session:
-            return session.join_details.authrole
+            role: str = session.join_details.authrole
+            return role
 
     assert run_async(join(router.env["BACKEND_SECRET"])) == "backend"
-    with pytest.raises(PermissionError, match="not_authorized|authentication_failed"):
-        run_async(join("wrong-" + router.env["BACKEND_SECRET"]))
+    refused = []
+    for secret in ("wrong-" + router.env["BACKEND_SECRET"], "${BACKEND_SECRET}", ""):
+        with pytest.raises(PermissionError, match=r"not_authorized|authentication_failed"):
+            run_async(join(secret))
+        refused.append(secret)
+    assert len(refused) == 3
 
 
 def _backend_cmd() -> list[str]:

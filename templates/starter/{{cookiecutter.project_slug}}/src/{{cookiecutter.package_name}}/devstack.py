@@ -13,6 +13,7 @@ SIGTERM. Standard library only: Celery is imported where a worker's readiness is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 {%- if cookiecutter.use_celery %}
 import secrets
@@ -140,8 +141,10 @@ def require_executable(name: str, env_var: str, install_hint: str, env: Mapping[
     if configured:
         if os.path.isfile(configured) and os.access(configured, os.X_OK):
             return configured
-        raise StartError(f"{env_var}={configured!r} is not an executable file: point it at {name}, "
-                         f"or unset it and install {name} with {install_hint}")
+        raise StartError(
+            f"{env_var}={configured!r} is not an executable file: point it at {name}, "
+            f"or unset it and install {name} with {install_hint}"
+        )
     found = shutil.which(name, path=env.get("PATH", os.defpath))
     if found is None:
         raise StartError(f"{name} not found: install it with {install_hint} or set {env_var}")
@@ -191,10 +194,8 @@ def start_process(
 
 
 def _signal_group(proc: Proc, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone already
         os.killpg(proc.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def stop(proc: Proc, timeout: float = 10) -> None:
@@ -273,7 +274,10 @@ def _redis_quote(value: str) -> str:
 
 
 def start_redis(
-    log_dir: Path | str, password: str, port: int | None = None, env: Mapping[str, str] | None = None,
+    log_dir: Path | str,
+    password: str,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
     timeout: float = 15,
 ) -> tuple[Proc, int]:
     """redis-server on 127.0.0.1 (a free port unless given) with a password and no persistence.
@@ -287,19 +291,27 @@ def start_redis(
         raise StartError("refusing to start redis-server without a password (REDIS_PASSWORD)")
     port = port or free_port()
     log_dir = Path(log_dir)
-    config = "\n".join([
-        f"port {port}",
-        "bind 127.0.0.1",
-        "protected-mode yes",
-        'save ""',
-        "appendonly no",
-        f"dir {_redis_quote(str(log_dir))}",
-        f"requirepass {_redis_quote(password)}",
-        "",
-    ])
+    config = "\n".join(
+        [
+            f"port {port}",
+            "bind 127.0.0.1",
+            "protected-mode yes",
+            'save ""',
+            "appendonly no",
+            f"dir {_redis_quote(str(log_dir))}",
+            f"requirepass {_redis_quote(password)}",
+            "",
+        ]
+    )
     proc = start_process(
-        "redis", [binary, "-"], env=env, cwd=log_dir, log_dir=log_dir,
-        ready=lambda: redis_answers(port, password), timeout=timeout, stdin_data=config.encode("utf-8"),
+        "redis",
+        [binary, "-"],
+        env=env,
+        cwd=log_dir,
+        log_dir=log_dir,
+        ready=lambda: redis_answers(port, password),
+        timeout=timeout,
+        stdin_data=config.encode("utf-8"),
     )
     return proc, port
 {%- endif %}
@@ -335,7 +347,10 @@ def _answers_ping(app: Any, node: str) -> bool:
 
 
 def start_worker(
-    env: Mapping[str, str], log_dir: Path | str, extra_args: Sequence[str] = (), timeout: float = 60,
+    env: Mapping[str, str],
+    log_dir: Path | str,
+    extra_args: Sequence[str] = (),
+    timeout: float = 60,
 ) -> Proc:
     """A Celery worker (prefork, 2 processes) on the broker that `env` configures.
 
@@ -346,23 +361,45 @@ def start_worker(
     """
     node = f"worker-{secrets.token_hex(4)}"
     argv = _celery_argv(
-        "worker", "-l", "info", "-c", str(WORKER_CONCURRENCY), "-n", f"{node}@%h",
-        "--without-mingle", "--without-gossip", *extra_args,
+        "worker",
+        "-l",
+        "info",
+        "-c",
+        str(WORKER_CONCURRENCY),
+        "-n",
+        f"{node}@%h",
+        "--without-mingle",
+        "--without-gossip",
+        *extra_args,
     )
     log_dir = Path(log_dir)
 {%- if cookiecutter.broker == "sqs" %}
     # SQS has no remote control (no broadcast), so `celery control ping` cannot reach the
     # worker: ready is the worker's own "<node>@<host> ready." line in its log instead.
-    return start_process("worker", argv, env=python_env(env), cwd=PROJECT_DIR, log_dir=log_dir,
-                         ready=logged(log_dir / "worker.log", f"{node}@", " ready."), timeout=timeout)
+    return start_process(
+        "worker",
+        argv,
+        env=python_env(env),
+        cwd=PROJECT_DIR,
+        log_dir=log_dir,
+        ready=logged(log_dir / "worker.log", f"{node}@", " ready."),
+        timeout=timeout,
+    )
 {%- else %}
     from .celery_app import make_app  # Celery is imported only where a worker is started
     from .settings import Settings
 
     app = make_app(Settings.from_env(env), set_as_current=False)
     try:
-        return start_process("worker", argv, env=python_env(env), cwd=PROJECT_DIR, log_dir=log_dir,
-                             ready=lambda: _answers_ping(app, node), timeout=timeout)
+        return start_process(
+            "worker",
+            argv,
+            env=python_env(env),
+            cwd=PROJECT_DIR,
+            log_dir=log_dir,
+            ready=lambda: _answers_ping(app, node),
+            timeout=timeout,
+        )
     finally:
         app.close()
 {%- endif %}
@@ -373,13 +410,12 @@ def start_beat(env: Mapping[str, str], log_dir: Path | str, timeout: float = 30)
     """Celery beat with its schedule file in `log_dir` (nothing lands in the project).
 
     Ready once this beat has logged that it starts. Run exactly one beat per schedule, or
-    every periodic task runs once per beat (Celery docs, userguide/periodic-tasks.html).
+    every periodic task runs once per beat (https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html).
     """
     log_dir = Path(log_dir)
     argv = _celery_argv("beat", "-l", "info", "--schedule", str(log_dir / "celerybeat-schedule"))
     ready = logged(log_dir / "beat.log", "beat: Starting...")
-    return start_process("beat", argv, env=python_env(env), cwd=log_dir, log_dir=log_dir,
-                         ready=ready, timeout=timeout)
+    return start_process("beat", argv, env=python_env(env), cwd=log_dir, log_dir=log_dir, ready=ready, timeout=timeout)
 {%- endif %}
 {%- endif %}
 
@@ -406,8 +442,10 @@ def check_env(env: Mapping[str, str]) -> None:
     for name in SECRETS:
         value = env.get(name, "")
         if not value or value.startswith(PLACEHOLDER):
-            raise StartError(f"{name} is not set (or still the placeholder from .env.example): "
-                             "delete .env and run scripts/run to generate secrets, or set it yourself")
+            raise StartError(
+                f"{name} is not set (or still the placeholder from .env.example): "
+                "delete .env and run scripts/run to generate secrets, or set it yourself"
+            )
     for name in REQUIRED:
         if not env.get(name):
             raise StartError(f"{name} is not set: add it to .env (see .env.example)")
@@ -459,12 +497,14 @@ class Stack:
         try:
             wait_until(lambda: tcp_accepts(host, port), 3, f"RabbitMQ at {host}:{port}")
         except StartError as exc:
-            raise StartError(f"{exc}: start it (`docker compose up -d rabbitmq` uses the RABBITMQ_* "
-                             "settings from .env) or point RABBITMQ_HOST/RABBITMQ_PORT at yours") from None
+            raise StartError(
+                f"{exc}: start it (`docker compose up -d rabbitmq` uses the RABBITMQ_* "
+                "settings from .env) or point RABBITMQ_HOST/RABBITMQ_PORT at yours"
+            ) from None
         self.lines.append(f"rabbitmq  amqp://{host}:{port}  (not started here; RABBITMQ_* in .env)")
 {%- elif cookiecutter.broker == "sqs" %}
-        self.lines.append(f"sqs       Amazon SQS in {self.env['AWS_REGION']}  (queues prefixed "
-                          f"{self.env.get('SQS_QUEUE_PREFIX') or '{{ cookiecutter.project_slug }}-'})")
+        prefix = self.env.get("SQS_QUEUE_PREFIX") or "{{ cookiecutter.project_slug }}-"
+        self.lines.append(f"sqs       Amazon SQS in {self.env['AWS_REGION']}  (queues prefixed {prefix})")
 {%- endif %}
         self.procs.append(start_worker(self.env, self.log_dir))
         self.lines.append(f"worker    celery worker, {WORKER_CONCURRENCY} processes")
@@ -490,7 +530,7 @@ class Stack:
                 time.sleep(0.2)
 
 
-class Stopped(Exception):
+class Stopped(Exception):  # noqa: N818 (a request to stop, not an error)
     """SIGTERM or SIGHUP arrived."""
 
 
@@ -500,10 +540,17 @@ def _raise_stopped(signum: int, frame: object) -> None:
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"python -m {PACKAGE}.devstack", description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default=",".join(COMPONENTS),
-                        help=f"comma-separated components to start (default: all of {', '.join(COMPONENTS)})")
-    parser.add_argument("--log-dir", type=Path, default=None,
-                        help="where the logs go (default: $DEVSTACK_DIR, else .devstack/ in the project)")
+    parser.add_argument(
+        "--only",
+        default=",".join(COMPONENTS),
+        help=f"comma-separated components to start (default: all of {', '.join(COMPONENTS)})",
+    )
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=None,
+        help="where the logs go (default: $DEVSTACK_DIR, else .devstack/ in the project)",
+    )
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(args.only) - set(COMPONENTS))

@@ -2,7 +2,8 @@
 
 Do not run `crossbar start` on .crossbar/config.json yourself. Crossbar substitutes ``${VAR}``
 only in a few fields (WAMP-CRA secrets, tickets) and only *warns* when the variable is unset
-(``checkconfig.maybe_from_env``; `crossbar check` still says the config "looks good"). The
+(``maybe_from_env`` in crossbar/common/checkconfig.py of https://github.com/crossbario/crossbar;
+`crossbar check` still says the config "looks good"). The
 HTTP bridge's key and secret are not substituted at all: started directly, the bridge would
 accept requests signed with the literal strings "${PUBLISHER_KEY}" and "${PUBLISHER_SECRET}".
 
@@ -42,12 +43,10 @@ log = logging.getLogger(__name__)
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-# Crossbar lives in its own virtualenv: it pins many packages of its own.
-CROSSBAR_INSTALL = (
-    f"`python3 -m venv .venv-crossbar && .venv-crossbar/bin/pip install crossbar=={CROSSBAR_VERSION}`"
-)
+# Crossbar lives in its own virtualenv, installed from its lock: it pins many packages of its own.
+CROSSBAR_INSTALL = f"`bash scripts/run` (it installs crossbar=={CROSSBAR_VERSION} from requirements/crossbar.txt)"
 AUTOBAHN_HINT = (
-    "autobahn.min.js is missing: run `npm install` in web/ "
+    "autobahn.min.js is missing: run `npm ci --prefix web` (scripts/run does) "
     "(package autobahn-browser {{ cookiecutter.autobahn_browser_version }}) "
     "or set AUTOBAHN_JS to the path of an autobahn.min.js."
 )
@@ -205,8 +204,10 @@ def runtime_config(
             for service in transport.get("paths", {}).values():
                 options = service.get("options", {})
                 if service.get("type") == "websocket" and "allowed_origins" in options:
-                    origins = _listed(env, "ROUTER_ORIGINS") or [_with_port(o, port) for o in options["allowed_origins"]]
-                    options["allowed_origins"] = origins
+                    shipped = options["allowed_origins"]
+                    options["allowed_origins"] = _listed(env, "ROUTER_ORIGINS") or [
+                        _with_port(o, port) for o in shipped
+                    ]
                 if service.get("type") == "publisher" and _listed(env, "PUBLISHER_ALLOW_FROM"):
                     # Inside compose the workers reach the bridge from the compose network.
                     options["require_ip"] = _listed(env, "PUBLISHER_ALLOW_FROM")
@@ -234,7 +235,8 @@ def router_host(cbdir: Path) -> str:
 def _http_answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback URL we built)
-            return 100 <= response.status < 600
+            status: int = response.status
+            return 100 <= status < 600
     except urllib.error.HTTPError:
         return True  # any HTTP answer means the web transport is up
     except OSError:
@@ -303,4 +305,4 @@ def start_backend(
     )
 
 
-__all__ = ["find_crossbar", "runtime_config", "router_host", "start_router", "start_backend"]
+__all__ = ["find_crossbar", "router_host", "runtime_config", "start_backend", "start_router"]

@@ -5,7 +5,8 @@ changing os.environ.
 {%- if cookiecutter.use_celery and cookiecutter.broker != "sqs" %}
 
 The broker URL is built from parts with the password URL-encoded (quote(pw, safe="")): an
-unencoded '#', '/', '@', ':' or '[' breaks the URL or fails silently (celery#5876, kombu#125).
+unencoded '#', '/', '@', ':' or '[' breaks the URL or fails silently
+(https://github.com/celery/celery/issues/5876, https://github.com/celery/celery/issues/1553).
 Log such a URL only through kombu.utils.url.maybe_sanitize_url, which masks the password.
 {%- endif %}
 """
@@ -43,21 +44,19 @@ def _host(host: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     """Everything the processes read from the environment."""
+{{- "\n" }}{#- one blank line before the first field, whichever it is -#}
 {%- if cookiecutter.use_celery and cookiecutter.broker == "redis" %}
-
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
     redis_password: str = ""
     redis_db: int = 0
 {%- elif cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}
-
     rabbitmq_host: str = "127.0.0.1"
     rabbitmq_port: int = 5672
     rabbitmq_user: str = PACKAGE
     rabbitmq_password: str = ""
     rabbitmq_vhost: str = PACKAGE
 {%- elif cookiecutter.use_celery and cookiecutter.broker == "sqs" %}
-
     aws_region: str = ""
     sqs_queue_prefix: str = "{{ cookiecutter.project_slug }}-"
 {%- endif %}
@@ -136,8 +135,9 @@ class Settings:
     def result_backend(self) -> str | None:
         """rpc://: results travel back over the broker to the client that sent the task.
 
-        A result can be fetched once, and only by that client (Celery docs, "RPC Result
-        Backend"); use a database or Redis backend if other processes need results.
+        A result can be fetched once, and only by that client ("RPC Result Backend" in
+        https://docs.celeryq.dev/en/stable/userguide/configuration.html); use a database or
+        Redis backend if other processes need results.
         """
         return "rpc://"
 {%- elif cookiecutter.use_celery and cookiecutter.broker == "sqs" %}
