@@ -155,13 +155,10 @@ def render(outcomes: list[Outcome], fmt: str) -> str:
 
 def _table(outcomes: list[Outcome]) -> str:
     width = max([len(o.name) for o in outcomes] + [7])
-    lines = [f"{'service':<{width}}  {'verdict':<9} {'confidence':<10} celery crossbar hybrid"]
+    lines = [f"{'service':<{width}}  {'verdict':<9} {'confidence':<10} " + " ".join(OPTIONS)]
     for o in outcomes:
-        scores = o.verdict.scores
-        lines.append(
-            f"{o.name:<{width}}  {o.verdict.recommendation:<9} {o.verdict.confidence:<10} "
-            f"{scores['celery']:>6} {scores['crossbar']:>8} {scores['hybrid']:>6}"
-        )
+        scores = " ".join(f"{o.verdict.scores[option]:>{len(option)}}" for option in OPTIONS)
+        lines.append(f"{o.name:<{width}}  {o.verdict.recommendation:<9} {o.verdict.confidence:<10} {scores}")
     info = summary(outcomes)
     counts = ", ".join(f"{option} {n}" for option, n in info["verdicts"].items())
     lines += ["", f"{info['services']} services: {counts}", "Most common reasons:"]

@@ -24,11 +24,17 @@ def type_name(value: Any) -> str:
     )
 
 
+MAX_LISTED = 12
+
+
 def suggest(word: str, known: list[str]) -> str:
     """A 'did you mean' hint, or the known values when nothing is close."""
     close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"
+    if len(known) > MAX_LISTED:
+        # A list of every rule id helps nobody; name a few and where to see the rest.
+        return "allowed: " + ", ".join(known[:MAX_LISTED]) + f", ... ({len(known)} in all)"
     return "allowed: " + ", ".join(known)
 
 

@@ -18,6 +18,8 @@ from advisor.questions import QuestionBank
 from advisor.yamlsrc import load_file
 
 SCENARIO_KEYS = ["id", "profile", "answers", "expect", "argument"]
+# A scenario may also pin the confidence, for close calls that must not read as sure ones.
+SCENARIO_OPTIONAL = ["confidence"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Scenario:
     path: str
     line: int
     col: int
+    confidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def load_scenarios(path: Path, bank: QuestionBank) -> list[Scenario]:
 
 
 def _parse_scenario(checker: Checker, loc: tuple[Any, ...], bank: QuestionBank) -> Scenario | None:
-    item = checker.mapping(loc, "a scenario", SCENARIO_KEYS, [])
+    item = checker.mapping(loc, "a scenario", SCENARIO_KEYS, SCENARIO_OPTIONAL)
     if item is None or any(key not in item for key in SCENARIO_KEYS):
         return None
     given = answers_mod.check_mapping(checker, (*loc, "answers"), bank)
@@ -149,25 +152,44 @@ def _parse_scenario(checker: Checker, loc: tuple[Any, ...], bank: QuestionBank) 
         checker.add(
             (*loc, "expect"), "bad-value", f"unknown option {item['expect']!r}", f"allowed: {', '.join(rules.OPTIONS)}"
         )
+    confidence = item.get("confidence", "")
+    if confidence and confidence not in engine.LEVELS:
+        checker.add(
+            (*loc, "confidence"),
+            "bad-value",
+            f"unknown confidence {confidence!r}",
+            f"allowed: {', '.join(engine.LEVELS)}",
+        )
     texts = [checker.text((*loc, key), key) for key in ("id", "profile", "argument")]
     line, col = checker.doc.where(loc)
     return Scenario(
-        texts[0] or "", texts[1] or "", given, str(item["expect"]), texts[2] or "", checker.doc.path, line, col
+        texts[0] or "",
+        texts[1] or "",
+        given,
+        str(item["expect"]),
+        texts[2] or "",
+        checker.doc.path,
+        line,
+        col,
+        str(confidence),
     )
 
 
 def scenario_failure(scenario: Scenario, ruleset: rules.RuleSet) -> Problem | None:
     """A problem when the rules' verdict differs from the scenario's argued verdict."""
     verdict = engine.decide(ruleset, answers_mod.complete(ruleset.questions, scenario.answers))
-    if verdict.recommendation == scenario.expect:
+    expected = (scenario.expect, scenario.confidence or verdict.confidence)
+    if (verdict.recommendation, verdict.confidence) == expected:
         return None
     scores = ", ".join(f"{option} {points}" for option, points in verdict.scores.items())
+    wanted = scenario.expect + (f" with {scenario.confidence} confidence" if scenario.confidence else "")
     return Problem(
         scenario.path,
         scenario.line,
         scenario.col,
         "scenario-failed",
-        f"scenario '{scenario.id}' expects {scenario.expect}, the rules say {verdict.recommendation}",
+        f"scenario '{scenario.id}' expects {wanted}, the rules say {verdict.recommendation}"
+        f" with {verdict.confidence} confidence",
         scores,
     )
 

@@ -1,8 +1,9 @@
 """Rules: the model, loading from topic files and `--rules DIR`, and their cases.
 
 A rule is data (semgrep-rules style): an id, a title, a `when` condition from the closed
-operator set of conditions.py, integer effects on the three options, the reason, and
-sources. Caveat rules warn without scoring.
+operator set of conditions.py, the reason, and sources; then, by kind, integer `effects` on
+the four options (score), the options a stated need `excludes` (requirement), or a warning
+with a `severity` shown when the verdict is one of `applies_to` (caveat).
 """
 
 from __future__ import annotations
@@ -20,9 +21,17 @@ from advisor.questions import QuestionBank
 from advisor.records import Record
 from advisor.yamlsrc import Doc, load_file
 
-OPTIONS = ("celery", "crossbar", "hybrid")
-OPTION_NAMES = {"celery": "Celery", "crossbar": "Crossbar.io", "hybrid": "Hybrid (Celery + Crossbar.io)"}
-KINDS = ("score", "caveat")
+OPTIONS = ("celery", "crossbar", "hybrid", "neither")
+OPTION_NAMES = {
+    "celery": "Celery",
+    "crossbar": "Crossbar.io",
+    "hybrid": "Hybrid (Celery + Crossbar.io)",
+    "neither": "Neither yet",
+}
+# A tie goes to the simpler stack: one process, then one system, then both.
+SIMPLER_FIRST = ("neither", "celery", "crossbar", "hybrid")
+KINDS = ("score", "caveat", "requirement")
+SEVERITIES = ("blocking", "important", "note")
 EFFECT_RANGE = (-5, 5)
 RULE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # https only, and none of the characters that could break out of an HTML attribute or a
@@ -30,7 +39,7 @@ RULE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SOURCE_URL = re.compile(r"^https://[^\s/\"'<>\\`]+\.[^\s\"'<>\\`]+$")
 NOT_RULE_FILES = {"questions.yaml", "scenarios.yaml"}
 REQUIRED = ["id", "title", "when", "because", "sources"]
-OPTIONAL = ["kind", "effects", "applies_to", "override"]
+OPTIONAL = ["kind", "effects", "excludes", "severity", "applies_to", "override"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -48,10 +57,16 @@ class Rule(Record):
     path: str
     line: int
     override: bool = False
+    excludes: tuple[str, ...] = ()
+    severity: str = ""
 
     @property
     def is_caveat(self) -> bool:
         return self.kind == "caveat"
+
+    @property
+    def is_requirement(self) -> bool:
+        return self.kind == "requirement"
 
     @property
     def location(self) -> str:
@@ -184,6 +199,8 @@ def _parse_rule(checker: Checker, loc: tuple[Any, ...], bank: QuestionBank) -> R
         checker.add((*loc, "kind"), "bad-value", f"unknown kind {kind!r}", f"allowed: {', '.join(KINDS)}")
     when = conditions.parse(checker, (*loc, "when"), bank.questions)
     effects = _effects(checker, loc, item, kind)
+    excludes = _excludes(checker, loc, item, kind)
+    severity = _severity(checker, loc, item, kind)
     applies_to = _applies_to(checker, loc, item, kind)
     title = checker.text((*loc, "title"), "title", 100)
     because = checker.text((*loc, "because"), "because")
@@ -204,6 +221,8 @@ def _parse_rule(checker: Checker, loc: tuple[Any, ...], bank: QuestionBank) -> R
         checker.doc.path,
         line,
         bool(override),
+        excludes,
+        severity,
     )
 
 
@@ -217,10 +236,57 @@ def _rule_id(checker: Checker, loc: tuple[Any, ...]) -> str | None:
     return rule_id
 
 
+def _only_for(checker: Checker, loc: tuple[Any, ...], item: dict[str, Any], key: str, kind: str, owner: str) -> bool:
+    """Is `key` present where it belongs? Reports it on a rule of another kind, and when missing."""
+    if kind != owner:
+        if key in item:
+            checker.add(
+                (*loc, key), f"not-a-{owner}", f"'{key}' is only for {owner} rules", f"remove '{key}'", key=True
+            )
+        return False
+    if key not in item:
+        checker.add(loc, "missing-key", f"a {owner} rule has no '{key}'", f"add '{key}:'")
+        return False
+    return True
+
+
+def _excludes(checker: Checker, loc: tuple[Any, ...], item: dict[str, Any], kind: str) -> tuple[str, ...]:
+    if not _only_for(checker, loc, item, "excludes", kind, "requirement"):
+        return ()
+    values = checker.seq((*loc, "excludes"), "excludes") or []
+    _known_options(checker, (*loc, "excludes"), values)
+    if set(values) >= set(OPTIONS):
+        checker.add((*loc, "excludes"), "excludes-all", "a requirement cannot exclude every option", "")
+    return tuple(option for option in OPTIONS if option in values)
+
+
+DEFAULT_SEVERITY = "important"  # caveats written before severities existed keep being shown
+
+
+def _severity(checker: Checker, loc: tuple[Any, ...], item: dict[str, Any], kind: str) -> str:
+    if kind == "caveat" and "severity" not in item:
+        return DEFAULT_SEVERITY
+    if not _only_for(checker, loc, item, "severity", kind, "caveat"):
+        return ""
+    value = checker.get((*loc, "severity"))
+    if value not in SEVERITIES:
+        checker.add((*loc, "severity"), "bad-value", f"unknown severity {value!r}", f"allowed: {', '.join(SEVERITIES)}")
+        return ""
+    return str(value)
+
+
+def _known_options(checker: Checker, loc: tuple[Any, ...], values: list[Any]) -> None:
+    for index, value in enumerate(values):
+        if value not in OPTIONS:
+            checker.add((*loc, index), "bad-value", f"unknown option {value!r}", f"allowed: {', '.join(OPTIONS)}")
+
+
 def _effects(checker: Checker, loc: tuple[Any, ...], item: dict[str, Any], kind: str) -> dict[str, int]:
-    if kind == "caveat":
+    if kind != "score":
         if "effects" in item:
-            checker.add((*loc, "effects"), "caveat-effects", "a caveat does not score", "remove 'effects'", key=True)
+            checker.add(
+                (*loc, "effects"), "effects-not-scored", f"a {kind} rule does not score", "remove 'effects'", key=True
+            )
         return {}
     if "effects" not in item:
         checker.add(loc, "missing-key", "a score rule has no 'effects'", "add effects: {celery: 2}")
@@ -245,11 +311,7 @@ def _applies_to(checker: Checker, loc: tuple[Any, ...], item: dict[str, Any], ki
         checker.add((*loc, "applies_to"), "not-a-caveat", "'applies_to' is only for caveats", key=True)
         return OPTIONS
     values = checker.seq((*loc, "applies_to"), "applies_to") or []
-    for index, value in enumerate(values):
-        if value not in OPTIONS:
-            checker.add(
-                (*loc, "applies_to", index), "bad-value", f"unknown option {value!r}", f"allowed: {', '.join(OPTIONS)}"
-            )
+    _known_options(checker, (*loc, "applies_to"), values)
     return tuple(value for value in OPTIONS if value in values)
 
 

@@ -16,7 +16,7 @@ Write = Callable[[str, "str | bytes"], Path]
 CSV = """name,latency,browser_clients,durable_work,scheduling,team_size
 billing,relaxed,none,true,critical,6
 dashboard,realtime,rpc,,none,3
-imports,interactive,push,true,light,5
+imports,interactive,rpc,true,light,5
 broken,fast,push,maybe,none,0
 """
 

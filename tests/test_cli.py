@@ -50,16 +50,32 @@ def test_recommend_json_has_exactly_the_designed_fields(run: Run) -> None:
     data = json.loads(result.out)
     assert result.code == 0
     assert data["fired"] and data["caveats"], "the shapes below must be checked on real entries"
-    assert list(data) == ["schema", "recommendation", "confidence", "scores", "answers", "fired", "flips", "caveats"]
-    assert data["schema"] == "advisor.recommendation/1"
-    assert data["recommendation"] in ("celery", "crossbar", "hybrid")
+    assert list(data) == [
+        "schema",
+        "recommendation",
+        "confidence",
+        "tie",
+        "options",
+        "scores",
+        "answers",
+        "requirements",
+        "fired",
+        "flips",
+        "caveats",
+    ]
+    assert data["schema"] == "advisor.recommendation/2"
+    assert data["recommendation"] in ("celery", "crossbar", "hybrid", "neither")
     assert data["confidence"] in ("high", "medium", "low")
-    assert set(data["scores"]) == {"celery", "crossbar", "hybrid"}
+    assert set(data["scores"]) == {"celery", "crossbar", "hybrid", "neither"}
+    assert list(data["options"]) == ["celery", "crossbar", "hybrid", "neither"]
+    for option, entry in data["options"].items():
+        assert list(entry) == ["name", "score", "eligible", "unmet"]
+        assert entry["score"] == data["scores"][option]
     assert set(CORE_IDS) <= set(data["answers"])
     for fired in data["fired"]:
         assert list(fired) == ["rule", "title", "effects", "because", "sources"]
     for caveat in data["caveats"]:
-        assert list(caveat) == ["rule", "text", "sources"]
+        assert list(caveat) == ["rule", "severity", "text", "sources"]
 
 
 def test_recommend_without_any_answers_is_refused(run: Run) -> None:
@@ -125,7 +141,7 @@ def test_unknown_format_and_flags_are_usage_errors(run: Run) -> None:
 def test_output_is_written_and_never_overwritten_without_force(run: Run, in_tmp: Path) -> None:
     assert run("recommend", "--defaults", "--format", "json", "--output", "v.json").code == 0
     first = (in_tmp / "v.json").read_text(encoding="utf-8")
-    assert json.loads(first)["schema"] == "advisor.recommendation/1"
+    assert json.loads(first)["schema"] == "advisor.recommendation/2"
     (in_tmp / "v.json").write_text("mine", encoding="utf-8")
     refused = run("recommend", "--defaults", "--output", "v.json")
     assert refused.code == 3
