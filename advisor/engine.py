@@ -10,7 +10,7 @@ confidence. A tie stays a tie: it is reported, and broken towards the simpler st
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,8 +101,10 @@ def confidence(verdict_fits: bool, score: int, margin: int | None, tie: bool, bl
 def decide(ruleset: RuleSet, answers: Mapping[str, Any]) -> Verdict:
     """Evaluate every rule and return the verdict with its reasons, most decisive first."""
     fired = firing(ruleset, answers)
-    scores = tally(fired)
-    requirements = tuple(sorted((rule for rule in fired if rule.is_requirement), key=lambda rule: rule.id))
+    # Only score rules carry effects; kinds are compared directly here, the engine's hot loop.
+    scoring = [rule for rule in fired if rule.effects]
+    scores = tally(scoring)
+    requirements = tuple(sorted((r for r in fired if r.kind == "requirement"), key=_rule_id))
     unmet = unmet_requirements(requirements)
     order = ranking(scores, unmet)
     winner = order[0]
@@ -110,25 +112,33 @@ def decide(ruleset: RuleSet, answers: Mapping[str, Any]) -> Verdict:
     runner_up = rivals[0] if rivals else None
     tie = runner_up is not None and scores[runner_up] == scores[winner]
     margin = scores[winner] - scores[runner_up] if runner_up else None
-    scoring = [rule for rule in fired if rule.kind == "score"]
-    # Reasons that separate the winner from the runner-up come first.
-    scoring.sort(key=lambda rule: (-_lead(rule, winner, runner_up), -abs(rule.effects.get(winner, 0)), rule.id))
-    caveats = tuple(
-        sorted(
-            (r for r in fired if r.is_caveat and winner in r.applies_to),
-            key=lambda r: (SEVERITIES.index(r.severity), r.id),
-        )
-    )
+    scoring.sort(key=_decisiveness(winner, runner_up))
+    caveats = tuple(sorted((r for r in fired if r.kind == "caveat" and winner in r.applies_to), key=_severity_first))
     blocked = any(rule.severity == "blocking" for rule in caveats)
     level = confidence(not unmet[winner], scores[winner], margin, tie, blocked)
     return Verdict(winner, level, scores, runner_up, tie, unmet, requirements, tuple(scoring), caveats)
+
+
+def _rule_id(rule: Rule) -> str:
+    return rule.id
+
+
+def _severity_first(rule: Rule) -> tuple[int, str]:
+    return SEVERITIES.index(rule.severity), rule.id
+
+
+def _decisiveness(winner: str, runner_up: str | None) -> Callable[[Rule], tuple[int, int, str]]:
+    """Sort key: reasons that separate the winner from the runner-up first, then by weight, then id."""
+    other = runner_up or ""
+
+    def key(rule: Rule) -> tuple[int, int, str]:
+        points = rule.effects.get(winner, 0)
+        return rule.effects.get(other, 0) - points, -abs(points), rule.id
+
+    return key
 
 
 def moved(verdict: Verdict, option: str) -> list[Rule]:
     """The fired rules that moved `option`'s score, biggest contribution first."""
     rules = [rule for rule in verdict.fired if rule.effects.get(option)]
     return sorted(rules, key=lambda rule: (-rule.effects[option], rule.id))
-
-
-def _lead(rule: Rule, winner: str, runner_up: str | None) -> int:
-    return rule.effects.get(winner, 0) - (rule.effects.get(runner_up, 0) if runner_up else 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -264,3 +265,15 @@ def test_check_outside_a_generated_project_is_an_input_error(run: Run, in_tmp: P
     result = run("check", str(in_tmp))
     assert result.code == 2
     assert "no .advisor-answers.yml" in result.err
+
+
+def test_check_reads_a_project_made_by_an_earlier_version(run: Run, tmp_path: Path) -> None:
+    # The answers and decision advisor 0.1.0 wrote with advisor.recommendation/1 (three options).
+    project = tmp_path / "old"
+    shutil.copytree(ROOT / "tests" / "data" / "v1-project", project)
+    stored = json.loads((project / ".advisor-decision.json").read_text(encoding="utf-8"))
+    assert stored["recommendation"]["schema"] == "advisor.recommendation/1"
+    result = run("check", str(project), "--exit-code")
+    assert (result.code, result.err) == (0, "")
+    assert "built as celery; the advisor recommended celery then." in result.out
+    assert "The decision still holds." in result.out
