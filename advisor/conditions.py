@@ -9,16 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from advisor.checks import Checker, suggest, type_name
 from advisor.records import Record
 from advisor.yamlsrc import Loc
 
-if TYPE_CHECKING:
-    from advisor.questions import Question
-
 Answers = Mapping[str, Any]
+
+
+class Tested(Protocol):
+    """What a condition needs of the question it tests; questions.Question is one.
+
+    A protocol rather than the class, so that questions (whose `ask_when` is a condition)
+    imports this module and not the other way round.
+    """
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def ordered(self) -> bool: ...
+
+    def check(self, value: Any) -> str | None: ...
+
+    def allowed(self) -> str: ...
+
+    def rank(self, value: Any) -> float: ...
 
 
 OPERATORS = ("equals", "not_equals", "in", "not_in", "at_least", "at_most")
@@ -31,7 +48,7 @@ COMBINATORS = ["all", "any", "not", "always"]
 class Test(Record):
     """One question compared with an operand by one of the closed set of operators."""
 
-    question: Question
+    question: Tested
     operator: str
     operand: Any
     check: Callable[[Answers], bool] = field(init=False, repr=False, compare=False)
@@ -43,12 +60,12 @@ class Test(Record):
     def holds(self, answers: Answers) -> bool:
         return self.check(answers)
 
-    def __reduce__(self) -> tuple[type[Test], tuple[Question, str, Any]]:
+    def __reduce__(self) -> tuple[type[Test], tuple[Tested, str, Any]]:
         # Pickled (advisor.precompiled) without the compiled check, which is rebuilt on load.
         return (Test, (self.question, self.operator, self.operand))
 
 
-def _compile(question: Question, operator: str, operand: Any) -> Callable[[Answers], bool]:
+def _compile(question: Tested, operator: str, operand: Any) -> Callable[[Answers], bool]:
     qid = question.id
     if operator == "equals":
         return lambda answers: bool(answers[qid] == operand)
@@ -113,7 +130,7 @@ def tests_in(condition: Condition) -> list[Test]:
     return [test for part in condition.parts for test in tests_in(part)]
 
 
-def parse(checker: Checker, loc: Loc, questions: Mapping[str, Question]) -> Condition | None:
+def parse(checker: Checker, loc: Loc, questions: Mapping[str, Tested]) -> Condition | None:
     """Parse the condition at `loc`, reporting every problem to `checker`."""
     value = checker.get(loc)
     if not isinstance(value, dict) or not value:
@@ -131,7 +148,7 @@ def parse(checker: Checker, loc: Loc, questions: Mapping[str, Question]) -> Cond
     return clean[0] if len(clean) == 1 else All(clean)
 
 
-def _parse_entry(checker: Checker, loc: Loc, key: str, questions: Mapping[str, Question]) -> Condition | None:
+def _parse_entry(checker: Checker, loc: Loc, key: str, questions: Mapping[str, Tested]) -> Condition | None:
     if key in ("all", "any"):
         items = checker.seq(loc, key)
         if items is None:
@@ -157,7 +174,7 @@ def _parse_entry(checker: Checker, loc: Loc, key: str, questions: Mapping[str, Q
     return _parse_test(checker, loc, questions[key])
 
 
-def _parse_test(checker: Checker, loc: Loc, question: Question) -> Condition | None:
+def _parse_test(checker: Checker, loc: Loc, question: Tested) -> Condition | None:
     value = checker.get(loc)
     if not isinstance(value, dict):
         return _checked_test(checker, loc, question, "equals", value)
@@ -182,7 +199,7 @@ def _parse_test(checker: Checker, loc: Loc, question: Question) -> Condition | N
     return _checked_test(checker, (*loc, operator), question, operator, operand)
 
 
-def _checked_test(checker: Checker, loc: Loc, question: Question, operator: str, operand: Any) -> Test | None:
+def _checked_test(checker: Checker, loc: Loc, question: Tested, operator: str, operand: Any) -> Test | None:
     if operator in RANK_OPERATORS and not question.ordered:
         checker.add(
             loc, "bad-operator", f"'{operator}' needs an ordered question; '{question.id}' is not", "use in or equals"
