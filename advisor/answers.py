@@ -35,6 +35,7 @@ def check_mapping(checker: Checker, loc: Loc, bank: QuestionBank) -> dict[str, A
                 key=True,
             )
             continue
+        answer = question.coerce(answer)
         error = question.check(answer)
         if error:
             checker.add((*loc, qid), "bad-answer", f"'{qid}': {error}", question.hint_for(answer))

@@ -33,6 +33,8 @@ class Tested(Protocol):
 
     def check(self, value: Any) -> str | None: ...
 
+    def coerce(self, value: Any) -> Any: ...
+
     def allowed(self) -> str: ...
 
     def rank(self, value: Any) -> float: ...
@@ -205,6 +207,10 @@ def _checked_test(checker: Checker, loc: Loc, question: Tested, operator: str, o
             loc, "bad-operator", f"'{operator}' needs an ordered question; '{question.id}' is not", "use in or equals"
         )
         return None
+    if operator in LIST_OPERATORS and isinstance(operand, list):
+        operand = [question.coerce(item) for item in operand]
+    else:
+        operand = question.coerce(operand)
     values = operand if operator in LIST_OPERATORS else [operand]
     if operator in LIST_OPERATORS and (not isinstance(operand, list) or not operand):
         checker.add(

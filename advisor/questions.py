@@ -17,6 +17,8 @@ from advisor.records import Record
 from advisor.yamlsrc import load_file
 
 TYPES = ("choice", "bool", "int")
+# Yes/no questions take yes/no as well as true/false, in files, --set and the wizard.
+YES_NO = {"true": True, "false": False, "yes": True, "no": False}
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -52,13 +54,13 @@ class Question(Record):
         if self.type == "choice":
             return ", ".join(self.values)
         if self.type == "bool":
-            return "true, false"
+            return "yes, no, true, false"
         return f"an integer from {self.minimum} to {self.maximum}"
 
     def check(self, value: Any) -> str | None:
         """Why `value` is not a valid answer, or None when it is."""
         if self.type == "bool":
-            return None if isinstance(value, bool) else f"expected true or false, not {type_name(value)} {value!r}"
+            return None if isinstance(value, bool) else f"expected yes or no, not {type_name(value)} {value!r}"
         if self.type == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 return f"expected an integer, not {type_name(value)} {value!r}"
@@ -69,11 +71,19 @@ class Question(Record):
             return f"expected one of the choices, not {type_name(value)} {value!r}"
         return None if value in self.values else f"'{value}' is not a choice"
 
+    def coerce(self, value: Any) -> Any:
+        """A yes/no question's `yes` or `no` (any case) as true or false; anything else unchanged.
+
+        Files write true and false as YAML booleans, so quoted "true" stays text there.
+        """
+        if self.type == "bool" and isinstance(value, str) and value.strip().lower() in ("yes", "no"):
+            return YES_NO[value.strip().lower()]
+        return value
+
     def parse_text(self, text: str) -> Any:
         """Turn a command-line or typed string into a value of this question's type."""
         if self.type == "bool":
-            lowered = text.strip().lower()
-            return {"true": True, "false": False}.get(lowered, text)
+            return YES_NO.get(text.strip().lower(), text)
         if self.type == "int":
             try:
                 return int(text.strip())

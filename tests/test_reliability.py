@@ -104,7 +104,7 @@ def test_b_hostile_project_names_are_refused(run: Run, in_tmp: Path, name: str) 
         ("team_size=-1", "-1 is out of range"),
         ("team_size=1000000000", "1000000000 is out of range"),
         ("latency=", "'' is not a choice"),
-        ("durable_work=yes", "expected true or false, not text 'yes'"),
+        ("durable_work=maybe", "expected yes or no, not text 'maybe'"),
     ],
 )
 def test_b10_b14_out_of_range_and_empty_values(run: Run, pair: str, message: str) -> None:
