@@ -31,6 +31,9 @@ class Tested(Protocol):
     @property
     def ordered(self) -> bool: ...
 
+    @property
+    def values(self) -> list[str]: ...
+
     def check(self, value: Any) -> str | None: ...
 
     def coerce(self, value: Any) -> Any: ...
@@ -78,10 +81,16 @@ def _compile(question: Tested, operator: str, operand: Any) -> Callable[[Answers
         if operator == "in":
             return lambda answers: answers[qid] in members
         return lambda answers: answers[qid] not in members
-    bound, rank = question.rank(operand), question.rank
+    bound = question.rank(operand)
+    # The rank of every value the question allows, looked up rather than computed per verdict.
+    ranks = {value: question.rank(value) for value in question.values}
+    if not ranks:  # an int question ranks by its value
+        if operator == "at_least":
+            return lambda answers: answers[qid] >= bound
+        return lambda answers: answers[qid] <= bound
     if operator == "at_least":
-        return lambda answers: rank(answers[qid]) >= bound
-    return lambda answers: rank(answers[qid]) <= bound
+        return lambda answers: ranks[answers[qid]] >= bound
+    return lambda answers: ranks[answers[qid]] <= bound
 
 
 @dataclass(frozen=True, repr=False)
@@ -121,6 +130,49 @@ class Not(Record):
 
 
 Condition = Test | All | Any_ | Not
+
+
+def compiled(condition: Condition) -> Callable[[Answers], bool]:
+    """The condition as one function of the answers: the engine's hot loop calls nothing else."""
+    if isinstance(condition, Test):
+        return condition.check
+    if isinstance(condition, Not):
+        inner = compiled(condition.part)
+        return lambda answers: not inner(answers)
+    parts = tuple(compiled(part) for part in condition.parts)
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(condition, All):
+        return _all_of(parts)
+    return _any_of(parts)
+
+
+def _all_of(parts: tuple[Callable[[Answers], bool], ...]) -> Callable[[Answers], bool]:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda answers: first(answers) and second(answers)
+
+    def every(answers: Answers) -> bool:
+        for part in parts:
+            if not part(answers):
+                return False
+        return True
+
+    return every
+
+
+def _any_of(parts: tuple[Callable[[Answers], bool], ...]) -> Callable[[Answers], bool]:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda answers: first(answers) or second(answers)
+
+    def some(answers: Answers) -> bool:
+        for part in parts:
+            if part(answers):
+                return True
+        return False
+
+    return some
 
 
 def tests_in(condition: Condition) -> list[Test]:

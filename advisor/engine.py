@@ -63,7 +63,7 @@ class Verdict(Record):
 
 def firing(ruleset: RuleSet, answers: Mapping[str, Any]) -> list[Rule]:
     """The rules whose conditions hold, in rule order."""
-    return [rule for rule in ruleset.rules if rule.when.holds(answers)]
+    return [rule for rule, holds in ruleset.compiled if holds(answers)]
 
 
 def tally(rules: list[Rule]) -> dict[str, int]:

@@ -10,7 +10,9 @@ declared in advisor/schema.py; which files hold rules is decided by their top-le
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +83,15 @@ class RuleSet(Record):
 
     def get(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
+
+    @cached_property
+    def compiled(self) -> tuple[tuple[Rule, Callable[[conditions.Answers], bool]], ...]:
+        """Each rule with its condition as one function, built on first use (engine.firing)."""
+        return tuple((rule, conditions.compiled(rule.when)) for rule in self.rules)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled (advisor.precompiled) without the compiled functions, rebuilt on first use.
+        return {key: value for key, value in self.__dict__.items() if key != "compiled"}
 
 
 @dataclass(frozen=True, repr=False)
