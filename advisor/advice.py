@@ -14,7 +14,7 @@ from advisor import engine, flips, precompiled, questions, resources, rules
 from advisor.errors import DataError
 from advisor.records import Record
 
-SCHEMA = "advisor.recommendation/1"
+SCHEMA = "advisor.recommendation/2"
 
 
 @dataclass(frozen=True, repr=False)
@@ -73,14 +73,34 @@ def advise(ruleset: rules.RuleSet, answers: dict[str, Any]) -> Advice:
 
 
 def to_json_data(advice: Advice) -> dict[str, Any]:
-    """The `advisor.recommendation/1` document of docs/formats.md, exactly."""
+    """The `advisor.recommendation/2` document of docs/formats.md (schema: docs/recommendation.schema.json)."""
     verdict = advice.verdict
     return {
         "schema": SCHEMA,
         "recommendation": verdict.recommendation,
         "confidence": verdict.confidence,
+        "tie": verdict.tie,
+        "options": {
+            option: {
+                "name": rules.OPTION_NAMES[option],
+                "score": verdict.scores[option],
+                "eligible": not verdict.unmet[option],
+                "unmet": list(verdict.unmet[option]),
+            }
+            for option in rules.OPTIONS
+        },
         "scores": dict(verdict.scores),
         "answers": dict(advice.answers),
+        "requirements": [
+            {
+                "rule": rule.id,
+                "title": rule.title,
+                "excludes": list(rule.excludes),
+                "because": rule.because,
+                "sources": list(rule.sources),
+            }
+            for rule in verdict.requirements
+        ],
         "fired": [
             {
                 "rule": rule.id,
@@ -95,5 +115,8 @@ def to_json_data(advice: Advice) -> dict[str, Any]:
             {"question": flip.question, "answer": flip.answer, "recommendation": flip.recommendation}
             for flip in advice.flips
         ],
-        "caveats": [{"rule": rule.id, "text": rule.because, "sources": list(rule.sources)} for rule in verdict.caveats],
+        "caveats": [
+            {"rule": rule.id, "severity": rule.severity, "text": rule.because, "sources": list(rule.sources)}
+            for rule in verdict.caveats
+        ],
     }

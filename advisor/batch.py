@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from advisor import answers as answers_mod
-from advisor import engine
-from advisor.checks import suggest, top_mapping
+from advisor import engine, schema
+from advisor.checks import suggest
 from advisor.errors import DataError, Problem
 from advisor.questions import QuestionBank
 from advisor.rules import OPTIONS, RuleSet
@@ -44,19 +44,16 @@ def load(path: Path, bank: QuestionBank) -> tuple[list[Service], list[Problem]]:
     """The services that are valid, and a problem for every bad row."""
     if path.suffix.lower() == ".csv":
         return _load_csv(path, bank)
-    doc = load_file(path)
-    checker, _ = top_mapping(doc, "the batch file", "services")
-    items = checker.seq(("services",), "services") or []
+    checker, items = schema.check_file(load_file(path), schema.BATCH_FILE)
     services = []
-    for index in range(len(items)):
+    for index in range(len(items or [])):
         before = len(checker.problems)
-        item = checker.mapping(("services", index), "a service", ["name", "answers"], [])
-        if item is None or "name" not in item or "answers" not in item:
+        item = schema.check_item(checker, ("services", index), schema.SERVICE)
+        if item is None:
             continue
-        name = checker.text(("services", index, "name"), "name", 100)
         given = answers_mod.check_mapping(checker, ("services", index, "answers"), bank)
-        if name and len(checker.problems) == before:
-            services.append(Service(name, answers_mod.complete(bank, given)))
+        if item["name"] and len(checker.problems) == before:
+            services.append(Service(item["name"], answers_mod.complete(bank, given)))
     return services, checker.problems
 
 
@@ -155,13 +152,10 @@ def render(outcomes: list[Outcome], fmt: str) -> str:
 
 def _table(outcomes: list[Outcome]) -> str:
     width = max([len(o.name) for o in outcomes] + [7])
-    lines = [f"{'service':<{width}}  {'verdict':<9} {'confidence':<10} celery crossbar hybrid"]
+    lines = [f"{'service':<{width}}  {'verdict':<9} {'confidence':<10} " + " ".join(OPTIONS)]
     for o in outcomes:
-        scores = o.verdict.scores
-        lines.append(
-            f"{o.name:<{width}}  {o.verdict.recommendation:<9} {o.verdict.confidence:<10} "
-            f"{scores['celery']:>6} {scores['crossbar']:>8} {scores['hybrid']:>6}"
-        )
+        scores = " ".join(f"{o.verdict.scores[option]:>{len(option)}}" for option in OPTIONS)
+        lines.append(f"{o.name:<{width}}  {o.verdict.recommendation:<9} {o.verdict.confidence:<10} {scores}")
     info = summary(outcomes)
     counts = ", ".join(f"{option} {n}" for option, n in info["verdicts"].items())
     lines += ["", f"{info['services']} services: {counts}", "Most common reasons:"]

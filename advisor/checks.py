@@ -1,7 +1,7 @@
 """Small schema checks over a loaded Doc, collecting located problems.
 
-Schemas stay as data beside each loader (questions.py, rules.py, answers.py); these helpers
-give every check the same wording: the field, what was expected, and the allowed values.
+The schemas are declared once, in advisor/schema.py; these helpers give every check the same
+wording: the field, what was expected, and the allowed values.
 """
 
 from __future__ import annotations
@@ -24,11 +24,17 @@ def type_name(value: Any) -> str:
     )
 
 
+MAX_LISTED = 12
+
+
 def suggest(word: str, known: list[str]) -> str:
     """A 'did you mean' hint, or the known values when nothing is close."""
     close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"
+    if len(known) > MAX_LISTED:
+        # A list of every rule id helps nobody; name a few and where to see the rest.
+        return "allowed: " + ", ".join(known[:MAX_LISTED]) + f", ... ({len(known)} in all)"
     return "allowed: " + ", ".join(known)
 
 
@@ -120,12 +126,24 @@ class Checker:
             )
 
 
-def top_mapping(doc: Doc, what: str, body_key: str, extra: list[str] | None = None) -> tuple[Checker, dict[str, Any]]:
-    """Check the common top level `version: 1` + `body_key:`; raise at once if it is unusable."""
+# Every kind of data file, by the top-level key that holds its content and names its kind,
+# and how problems name it. advisor.schema declares what each holds.
+FILE_KINDS = {
+    "rules": "the rule file",
+    "questions": "the question file",
+    "cases": "the cases file",
+    "scenarios": "the scenarios file",
+    "answers": "the answers file",
+    "services": "the batch file",
+}
+
+
+def top_mapping(doc: Doc, kind: str) -> tuple[Checker, dict[str, Any]]:
+    """Check the common top level `version: 1` + `kind:`; raise at once if it is unusable."""
     checker = Checker(doc)
-    top = checker.mapping((), what, ["version", body_key], extra or [])
+    top = checker.mapping((), FILE_KINDS[kind], ["version", kind], [])
     if top is not None:
         checker.version(top)
-    if top is None or body_key not in top or top.get("version") != 1:
+    if top is None or kind not in top or top.get("version") != 1:
         raise DataError(checker.problems)
     return checker, top

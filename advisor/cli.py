@@ -269,6 +269,8 @@ def new(
     report.source_date_epoch()  # the decision record's date: a bad SOURCE_DATE_EPOCH stops us before any file
     result = _advice_from_options(answers, set_, defaults, rules)
     chosen = stack.value if stack else result.verdict.recommendation
+    if chosen == "neither":
+        raise InputError(scaffold.NOTHING_TO_SCAFFOLD)
     plan = scaffold.plan(directory, name, chosen, force)
     if dry_run:
         typer.echo(f"would create {directory} ({chosen}):")
@@ -390,9 +392,15 @@ _COMMANDS["rules"] = rules_app
 def rules_list(rules: list[Path] = RulesOpt) -> int:
     """List every rule: id, kind, effects and title."""
     for rule in advice.load_ruleset(rules).rules:
-        effects = " ".join(f"{k}{v:+d}" for k, v in rule.effects.items()) or "caveat"
+        effects = " ".join(f"{k}{v:+d}" for k, v in rule.effects.items()) or _kind_summary(rule)
         typer.echo(f"{rule.id:<40} {effects:<28} {rule.title}")
     return 0
+
+
+def _kind_summary(rule: Any) -> str:
+    if rule.is_requirement:
+        return "requirement: rules out " + ",".join(rule.excludes)
+    return f"caveat ({rule.severity})"
 
 
 @rules_app.command("show")
@@ -408,7 +416,10 @@ def rules_show(rule_id: str = typer.Argument(..., metavar="ID"), rules: list[Pat
     typer.echo(f"  kind: {rule.kind}    defined at: {rule.location}")
     typer.echo("  effects: " + (", ".join(f"{k} {v:+d}" for k, v in rule.effects.items()) or "none (caveat)"))
     if rule.is_caveat:
+        typer.echo(f"  severity: {rule.severity}")
         typer.echo("  shown when the verdict is: " + ", ".join(rule.applies_to))
+    if rule.is_requirement:
+        typer.echo("  rules out: " + ", ".join(rule.excludes))
     typer.echo(f"  because: {' '.join(rule.because.split())}")
     for source in rule.sources:
         typer.echo(f"  source: {source}")

@@ -9,16 +9,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from advisor.checks import Checker, suggest, type_name
 from advisor.records import Record
 from advisor.yamlsrc import Loc
 
-if TYPE_CHECKING:
-    from advisor.questions import Question
-
 Answers = Mapping[str, Any]
+
+
+class Tested(Protocol):
+    """What a condition needs of the question it tests; questions.Question is one.
+
+    A protocol rather than the class, so that questions (whose `ask_when` is a condition)
+    imports this module and not the other way round.
+    """
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def ordered(self) -> bool: ...
+
+    @property
+    def values(self) -> list[str]: ...
+
+    def check(self, value: Any) -> str | None: ...
+
+    def coerce(self, value: Any) -> Any: ...
+
+    def allowed(self) -> str: ...
+
+    def rank(self, value: Any) -> float: ...
 
 
 OPERATORS = ("equals", "not_equals", "in", "not_in", "at_least", "at_most")
@@ -31,7 +53,7 @@ COMBINATORS = ["all", "any", "not", "always"]
 class Test(Record):
     """One question compared with an operand by one of the closed set of operators."""
 
-    question: Question
+    question: Tested
     operator: str
     operand: Any
     check: Callable[[Answers], bool] = field(init=False, repr=False, compare=False)
@@ -43,12 +65,12 @@ class Test(Record):
     def holds(self, answers: Answers) -> bool:
         return self.check(answers)
 
-    def __reduce__(self) -> tuple[type[Test], tuple[Question, str, Any]]:
+    def __reduce__(self) -> tuple[type[Test], tuple[Tested, str, Any]]:
         # Pickled (advisor.precompiled) without the compiled check, which is rebuilt on load.
         return (Test, (self.question, self.operator, self.operand))
 
 
-def _compile(question: Question, operator: str, operand: Any) -> Callable[[Answers], bool]:
+def _compile(question: Tested, operator: str, operand: Any) -> Callable[[Answers], bool]:
     qid = question.id
     if operator == "equals":
         return lambda answers: bool(answers[qid] == operand)
@@ -59,10 +81,16 @@ def _compile(question: Question, operator: str, operand: Any) -> Callable[[Answe
         if operator == "in":
             return lambda answers: answers[qid] in members
         return lambda answers: answers[qid] not in members
-    bound, rank = question.rank(operand), question.rank
+    bound = question.rank(operand)
+    # The rank of every value the question allows, looked up rather than computed per verdict.
+    ranks = {value: question.rank(value) for value in question.values}
+    if not ranks:  # an int question ranks by its value
+        if operator == "at_least":
+            return lambda answers: answers[qid] >= bound
+        return lambda answers: answers[qid] <= bound
     if operator == "at_least":
-        return lambda answers: rank(answers[qid]) >= bound
-    return lambda answers: rank(answers[qid]) <= bound
+        return lambda answers: ranks[answers[qid]] >= bound
+    return lambda answers: ranks[answers[qid]] <= bound
 
 
 @dataclass(frozen=True, repr=False)
@@ -104,6 +132,49 @@ class Not(Record):
 Condition = Test | All | Any_ | Not
 
 
+def compiled(condition: Condition) -> Callable[[Answers], bool]:
+    """The condition as one function of the answers: the engine's hot loop calls nothing else."""
+    if isinstance(condition, Test):
+        return condition.check
+    if isinstance(condition, Not):
+        inner = compiled(condition.part)
+        return lambda answers: not inner(answers)
+    parts = tuple(compiled(part) for part in condition.parts)
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(condition, All):
+        return _all_of(parts)
+    return _any_of(parts)
+
+
+def _all_of(parts: tuple[Callable[[Answers], bool], ...]) -> Callable[[Answers], bool]:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda answers: first(answers) and second(answers)
+
+    def every(answers: Answers) -> bool:
+        for part in parts:
+            if not part(answers):
+                return False
+        return True
+
+    return every
+
+
+def _any_of(parts: tuple[Callable[[Answers], bool], ...]) -> Callable[[Answers], bool]:
+    if len(parts) == 2:
+        first, second = parts
+        return lambda answers: first(answers) or second(answers)
+
+    def some(answers: Answers) -> bool:
+        for part in parts:
+            if part(answers):
+                return True
+        return False
+
+    return some
+
+
 def tests_in(condition: Condition) -> list[Test]:
     """Every question test inside a condition (for flips and lint)."""
     if isinstance(condition, Test):
@@ -113,7 +184,7 @@ def tests_in(condition: Condition) -> list[Test]:
     return [test for part in condition.parts for test in tests_in(part)]
 
 
-def parse(checker: Checker, loc: Loc, questions: Mapping[str, Question]) -> Condition | None:
+def parse(checker: Checker, loc: Loc, questions: Mapping[str, Tested]) -> Condition | None:
     """Parse the condition at `loc`, reporting every problem to `checker`."""
     value = checker.get(loc)
     if not isinstance(value, dict) or not value:
@@ -131,7 +202,7 @@ def parse(checker: Checker, loc: Loc, questions: Mapping[str, Question]) -> Cond
     return clean[0] if len(clean) == 1 else All(clean)
 
 
-def _parse_entry(checker: Checker, loc: Loc, key: str, questions: Mapping[str, Question]) -> Condition | None:
+def _parse_entry(checker: Checker, loc: Loc, key: str, questions: Mapping[str, Tested]) -> Condition | None:
     if key in ("all", "any"):
         items = checker.seq(loc, key)
         if items is None:
@@ -157,7 +228,7 @@ def _parse_entry(checker: Checker, loc: Loc, key: str, questions: Mapping[str, Q
     return _parse_test(checker, loc, questions[key])
 
 
-def _parse_test(checker: Checker, loc: Loc, question: Question) -> Condition | None:
+def _parse_test(checker: Checker, loc: Loc, question: Tested) -> Condition | None:
     value = checker.get(loc)
     if not isinstance(value, dict):
         return _checked_test(checker, loc, question, "equals", value)
@@ -182,12 +253,16 @@ def _parse_test(checker: Checker, loc: Loc, question: Question) -> Condition | N
     return _checked_test(checker, (*loc, operator), question, operator, operand)
 
 
-def _checked_test(checker: Checker, loc: Loc, question: Question, operator: str, operand: Any) -> Test | None:
+def _checked_test(checker: Checker, loc: Loc, question: Tested, operator: str, operand: Any) -> Test | None:
     if operator in RANK_OPERATORS and not question.ordered:
         checker.add(
             loc, "bad-operator", f"'{operator}' needs an ordered question; '{question.id}' is not", "use in or equals"
         )
         return None
+    if operator in LIST_OPERATORS and isinstance(operand, list):
+        operand = [question.coerce(item) for item in operand]
+    else:
+        operand = question.coerce(operand)
     values = operand if operator in LIST_OPERATORS else [operand]
     if operator in LIST_OPERATORS and (not isinstance(operand, list) or not operand):
         checker.add(

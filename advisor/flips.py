@@ -26,6 +26,8 @@ class Flip(Record):
     answer: Any
     recommendation: str
     margin: int
+    # The requirements the new recommendation would fail (when, after the change, none is met).
+    unmet: tuple[str, ...] = ()
 
 
 def find(ruleset: RuleSet, answers: Mapping[str, Any], verdict: Verdict) -> list[Flip]:
@@ -47,7 +49,10 @@ def _flips_for(ruleset: RuleSet, answers: Mapping[str, Any], verdict: Verdict, q
         if result.recommendation == verdict.recommendation:
             continue
         # Keep one flip per new verdict: the first candidate is the smallest change.
-        flips.setdefault(result.recommendation, Flip(question.id, candidate, result.recommendation, result.margin))
+        flips.setdefault(
+            result.recommendation,
+            Flip(question.id, candidate, result.recommendation, result.margin, result.unmet[result.recommendation]),
+        )
     return list(flips.values())
 
 

@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from advisor import answers as answers_mod
-from advisor import engine, resources, rules
-from advisor.checks import Checker, top_mapping
+from advisor import engine, resources, rules, schema
+from advisor.checks import Checker
 from advisor.errors import DataError, Problem
 from advisor.questions import QuestionBank
 from advisor.yamlsrc import load_file
-
-SCENARIO_KEYS = ["id", "profile", "answers", "expect", "argument"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +30,7 @@ class Scenario:
     path: str
     line: int
     col: int
+    confidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,18 +52,17 @@ def lint(bank: QuestionBank, paths: list[Path]) -> LintReport:
     ruleset = rules.load(bank, base, targets)
     problems: list[Problem] = []
     case_count = sum(_check_topic(file, ruleset, problems) for file in targets)
-    scenario_count = 0
-    for directory in _scenario_dirs(paths):
-        scenario_count += _check_scenarios(directory / "scenarios.yaml", ruleset, problems)
+    scenario_count = sum(_check_scenarios(path, ruleset, problems) for path in _scenario_files(paths))
     if problems:
         raise DataError(problems)
     linted = sum(1 for rule in ruleset.rules if Path(rule.path).resolve() in chosen)
     return LintReport(len(targets), linted, case_count, scenario_count)
 
 
-def _scenario_dirs(paths: list[Path]) -> list[Path]:
+def _scenario_files(paths: list[Path]) -> list[Path]:
+    """The scenarios files (by their top-level key) of the directories linted, or of the shipped rules."""
     dirs = [path for path in paths if path.is_dir()] if paths else [resources.rules_dir()]
-    return [directory for directory in dirs if (directory / "scenarios.yaml").is_file()]
+    return [file for directory in dirs for file in rules.files_of_kind(directory, "scenarios")]
 
 
 def _check_topic(rule_file: Path, ruleset: rules.RuleSet, problems: list[Problem]) -> int:
@@ -132,42 +130,46 @@ def _case_failures(case: rules.Case, fired: set[str]) -> list[Problem]:
 
 
 def load_scenarios(path: Path, bank: QuestionBank) -> list[Scenario]:
-    doc = load_file(path)
-    checker, _ = top_mapping(doc, "the scenarios file", "scenarios")
-    items = checker.seq(("scenarios",), "scenarios") or []
-    scenarios = [_parse_scenario(checker, ("scenarios", index), bank) for index in range(len(items))]
+    checker, items = schema.check_file(load_file(path), schema.SCENARIOS_FILE)
+    scenarios = [_parse_scenario(checker, ("scenarios", index), bank) for index in range(len(items or []))]
     checker.raise_if_any()
     return [scenario for scenario in scenarios if scenario is not None]
 
 
 def _parse_scenario(checker: Checker, loc: tuple[Any, ...], bank: QuestionBank) -> Scenario | None:
-    item = checker.mapping(loc, "a scenario", SCENARIO_KEYS, [])
-    if item is None or any(key not in item for key in SCENARIO_KEYS):
+    item = schema.check_item(checker, loc, schema.SCENARIO)
+    if item is None:
         return None
     given = answers_mod.check_mapping(checker, (*loc, "answers"), bank)
-    if item["expect"] not in rules.OPTIONS:
-        checker.add(
-            (*loc, "expect"), "bad-value", f"unknown option {item['expect']!r}", f"allowed: {', '.join(rules.OPTIONS)}"
-        )
-    texts = [checker.text((*loc, key), key) for key in ("id", "profile", "argument")]
     line, col = checker.doc.where(loc)
     return Scenario(
-        texts[0] or "", texts[1] or "", given, str(item["expect"]), texts[2] or "", checker.doc.path, line, col
+        item["id"] or "",
+        item["profile"] or "",
+        given,
+        item["expect"] or "",
+        item["argument"] or "",
+        checker.doc.path,
+        line,
+        col,
+        item["confidence"] or "",
     )
 
 
 def scenario_failure(scenario: Scenario, ruleset: rules.RuleSet) -> Problem | None:
     """A problem when the rules' verdict differs from the scenario's argued verdict."""
     verdict = engine.decide(ruleset, answers_mod.complete(ruleset.questions, scenario.answers))
-    if verdict.recommendation == scenario.expect:
+    expected = (scenario.expect, scenario.confidence or verdict.confidence)
+    if (verdict.recommendation, verdict.confidence) == expected:
         return None
     scores = ", ".join(f"{option} {points}" for option, points in verdict.scores.items())
+    wanted = scenario.expect + (f" with {scenario.confidence} confidence" if scenario.confidence else "")
     return Problem(
         scenario.path,
         scenario.line,
         scenario.col,
         "scenario-failed",
-        f"scenario '{scenario.id}' expects {scenario.expect}, the rules say {verdict.recommendation}",
+        f"scenario '{scenario.id}' expects {wanted}, the rules say {verdict.recommendation}"
+        f" with {verdict.confidence} confidence",
         scores,
     )
 

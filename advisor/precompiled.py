@@ -3,7 +3,7 @@
 Parsing and validating the shipped YAML is most of what `advisor recommend` does on its own
 before it answers, so the validated set is written at build time (the wheel's build hook,
 hatch_build.py; `scripts/setup` for a checkout) and read back in a few milliseconds. It is
-used only while its key matches: a hash of every shipped rule file and of the modules that
+used only while its key matches: a hash of every shipped YAML file and of the modules that
 parse them, so an edited rule file or loader is never shadowed by an old compilation. Rule
 files passed with `--rules` always go through the YAML loader.
 
@@ -26,13 +26,17 @@ from advisor import __version__, questions, resources, rules
 FORMAT = 1
 FILE_NAME = "ruleset.pickle"
 # The modules whose code decides what loading the YAML produces.
-LOADER_MODULES = ("rules", "questions", "conditions", "checks", "yamlsrc", "precompiled")
+LOADER_MODULES = ("rules", "questions", "conditions", "checks", "schema", "yamlsrc", "precompiled")
 
 
 def sources() -> list[Path]:
-    """The shipped files a compilation is made from: the bank first, then the topic files."""
-    rules_dir = resources.rules_dir()
-    return [rules_dir / "questions.yaml", *rules.rule_files(rules_dir)]
+    """Every YAML file of the shipped rules directory: what a compilation may be made from.
+
+    All of them, not only the question bank and the rule files: which files hold rules is
+    decided by their top-level key (advisor.schema.file_kind), and finding that out on every
+    start would cost more than hashing the few other files.
+    """
+    return sorted(path for path in resources.rules_dir().iterdir() if path.suffix in (".yaml", ".yml"))
 
 
 def key(files: list[Path]) -> str:
@@ -63,10 +67,10 @@ def load_shipped() -> rules.RuleSet | None:
 
 def compile_shipped() -> bytes:
     """Validate the shipped YAML and return the file to store (key line, then the pickle)."""
-    files = sources()
-    ruleset = rules.load(questions.load(files[0]), files[1:])
+    rules_dir = resources.rules_dir()
+    ruleset = rules.load(questions.load(rules_dir / "questions.yaml"), rules.rule_files(rules_dir))
     portable = _rebased(ruleset, Path("."))
-    return key(files).encode("ascii") + b"\n" + pickle.dumps(portable, protocol=pickle.HIGHEST_PROTOCOL)
+    return key(sources()).encode("ascii") + b"\n" + pickle.dumps(portable, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _rebased(ruleset: rules.RuleSet, rules_dir: Path) -> rules.RuleSet:

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from advisor import conditions
-from advisor.checks import Checker, suggest, top_mapping, type_name
+from advisor.checks import Checker, suggest, type_name
 from advisor.records import Record
 from advisor.yamlsrc import load_file
 
-TYPES = ["choice", "bool", "int"]
+TYPES = ("choice", "bool", "int")
+# Yes/no questions take yes/no as well as true/false, in files, --set and the wizard.
+YES_NO = {"true": True, "false": False, "yes": True, "no": False}
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -52,13 +54,13 @@ class Question(Record):
         if self.type == "choice":
             return ", ".join(self.values)
         if self.type == "bool":
-            return "true, false"
+            return "yes, no, true, false"
         return f"an integer from {self.minimum} to {self.maximum}"
 
     def check(self, value: Any) -> str | None:
         """Why `value` is not a valid answer, or None when it is."""
         if self.type == "bool":
-            return None if isinstance(value, bool) else f"expected true or false, not {type_name(value)} {value!r}"
+            return None if isinstance(value, bool) else f"expected yes or no, not {type_name(value)} {value!r}"
         if self.type == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 return f"expected an integer, not {type_name(value)} {value!r}"
@@ -69,11 +71,19 @@ class Question(Record):
             return f"expected one of the choices, not {type_name(value)} {value!r}"
         return None if value in self.values else f"'{value}' is not a choice"
 
+    def coerce(self, value: Any) -> Any:
+        """A yes/no question's `yes` or `no` (any case) as true or false; anything else unchanged.
+
+        Files write true and false as YAML booleans, so quoted "true" stays text there.
+        """
+        if self.type == "bool" and isinstance(value, str) and value.strip().lower() in ("yes", "no"):
+            return YES_NO[value.strip().lower()]
+        return value
+
     def parse_text(self, text: str) -> Any:
         """Turn a command-line or typed string into a value of this question's type."""
         if self.type == "bool":
-            lowered = text.strip().lower()
-            return {"true": True, "false": False}.get(lowered, text)
+            return YES_NO.get(text.strip().lower(), text)
         if self.type == "int":
             try:
                 return int(text.strip())
@@ -108,12 +118,12 @@ class QuestionBank(Record):
 
 def load(path: Path) -> QuestionBank:
     """Load and validate questions.yaml; raise DataError listing every problem."""
-    doc = load_file(path)
-    checker, _ = top_mapping(doc, "the question file", "questions")
-    items = checker.seq(("questions",), "questions") or []
+    from advisor import schema  # loaded on use: the shipped bank usually comes compiled
+
+    checker, items = schema.check_file(load_file(path), schema.QUESTION_FILE)
     found: dict[str, Question] = {}
     pending: list[tuple[int, Question]] = []
-    for index, _ in enumerate(items):
+    for index, _ in enumerate(items or []):
         question = _parse_question(checker, ("questions", index), found)
         if question is not None:
             found[question.id] = question
@@ -125,39 +135,25 @@ def load(path: Path) -> QuestionBank:
 
 
 def _parse_question(checker: Checker, loc: tuple[Any, ...], found: dict[str, Question]) -> Question | None:
-    required = ["id", "type", "prompt", "help", "default"]
-    item = checker.mapping(loc, "a question", required, ["choices", "ordered", "min", "max", "ask_when"])
-    if item is None or any(key not in item for key in required):
+    from advisor import schema
+
+    item = schema.check_item(checker, loc, schema.QUESTION)
+    if item is None or item["id"] is None or item["type"] is None:
         return None
-    qid = checker.text((*loc, "id"), "id")
-    if qid is None:
-        return None
-    if not ID_PATTERN.match(qid):
-        checker.add((*loc, "id"), "bad-id", f"question id '{qid}' must be snake_case")
-        return None
+    qid, kind = item["id"], item["type"]
     if qid in found:
         checker.add((*loc, "id"), "duplicate-id", f"question id '{qid}' is defined twice")
         return None
-    kind = item["type"]
-    if kind not in TYPES:
-        checker.add((*loc, "type"), "bad-value", f"unknown question type {kind!r}", f"allowed: {', '.join(TYPES)}")
-        return None
-    if kind == "int":
-        for bound in ("min", "max"):
-            if bound not in item:
-                checker.add(loc, "missing-key", f"int question '{qid}' has no '{bound}'")
-            else:
-                checker.integer((*loc, bound), bound, -(10**9), 10**9)
     question = Question(
         id=qid,
         type=kind,
-        prompt=checker.text((*loc, "prompt"), "prompt", 200) or "",
-        help=checker.text((*loc, "help"), "help") or "",
+        prompt=item["prompt"] or "",
+        help=item["help"] or "",
         default=item["default"],
-        choices=_parse_choices(checker, loc, item) if kind == "choice" else (),
-        ordered=kind == "int" or bool(item.get("ordered", False)),
-        minimum=item.get("min", 0) if kind == "int" else 0,
-        maximum=item.get("max", 0) if kind == "int" else 0,
+        choices=tuple(Choice(entry["value"], entry["label"]) for entry in _choices(checker, loc, item["choices"])),
+        ordered=kind == "int" or bool(item["ordered"]),
+        minimum=item["min"] or 0,
+        maximum=item["max"] or 0,
     )
     error = question.check(question.default)
     if error:
@@ -165,19 +161,13 @@ def _parse_question(checker: Checker, loc: tuple[Any, ...], found: dict[str, Que
     return question
 
 
-def _parse_choices(checker: Checker, loc: tuple[Any, ...], item: dict[str, Any]) -> tuple[Choice, ...]:
-    entries = checker.seq((*loc, "choices"), "choices") if "choices" in item else None
-    if entries is None:
-        checker.add(loc, "missing-key", "a choice question needs 'choices'")
-        return ()
-    choices = []
-    for index, _ in enumerate(entries):
-        entry = checker.mapping((*loc, "choices", index), "a choice", ["value", "label"], [])
-        if entry and isinstance(entry.get("value"), str) and isinstance(entry.get("label"), str):
-            choices.append(Choice(entry["value"], entry["label"]))
-        elif entry is not None:
-            checker.add((*loc, "choices", index), "wrong-type", "a choice's value and label must be text")
-    return tuple(choices)
+def _choices(checker: Checker, loc: tuple[Any, ...], entries: list[Any] | None) -> list[dict[str, Any]]:
+    """The choices that are valid (the list itself was checked with the question)."""
+    from advisor import schema
+
+    locs = [(*loc, "choices", index) for index in range(len(entries or []))]
+    checked = [schema.check_item(checker, where, schema.CHOICE) for where in locs]
+    return [entry for entry in checked if entry and entry["value"] is not None and entry["label"] is not None]
 
 
 def _with_ask_when(checker: Checker, loc: tuple[Any, ...], question: Question, bank: dict[str, Question]) -> Question:

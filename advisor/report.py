@@ -15,10 +15,9 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote
 
-from advisor import __version__, engine, resources
+from advisor import __version__, engine, explain, resources
 from advisor.advice import Advice
 from advisor.answers import as_text as answer_text
-from advisor.engine import ranking
 from advisor.errors import InputError
 from advisor.rules import OPTION_NAMES as NAMES
 from advisor.rules import OPTIONS, Rule
@@ -99,7 +98,7 @@ def _option_rows(advice: Advice) -> list[dict[str, Any]]:
     """Per option, best first: every fired rule that moved its score, and by how much."""
     top = max(advice.verdict.scores.values())
     rows = []
-    for option in ranking(advice.verdict.scores):
+    for option in advice.verdict.ranked():
         moved = engine.moved(advice.verdict, option)
         rows.append(
             {
@@ -115,13 +114,14 @@ def _option_rows(advice: Advice) -> list[dict[str, Any]]:
     return rows
 
 
-def _chart(scores: dict[str, int]) -> list[dict[str, Any]]:
+def _chart(verdict: engine.Verdict) -> list[dict[str, Any]]:
     """Bar geometry for the SVG chart: a shared zero line, negative bars to its left."""
+    scores = verdict.scores
     low, high = min(0, *scores.values()), max(0, *scores.values())
     span = (high - low) or 1
     zero = round(CHART_WIDTH * -low / span)
     bars = []
-    for option in ranking(scores):
+    for option in verdict.ranked():
         length = round(CHART_WIDTH * abs(scores[option]) / span)
         start = zero if scores[option] >= 0 else zero - length
         bars.append({"id": option, "name": NAMES[option], "score": scores[option], "x": start, "width": length})
@@ -145,6 +145,22 @@ def _drivers(answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [answer for answer in answers if not answer["default"]]
 
 
+def _flips(advice: Advice) -> list[dict[str, Any]]:
+    lines = explain.flip_lines(advice.answers, advice.flips)[: explain.flips_shown(advice.verdict, advice.flips)]
+    bank = advice.ruleset.questions.questions
+    return [
+        {
+            "question": line.question,
+            "prompt": bank[line.question].prompt,
+            "now": line.now,
+            "answer": line.answer,
+            "name": line.name,
+            "still_fails": explain.flip_suffix(line),
+        }
+        for line in lines
+    ]
+
+
 def context(advice: Advice, chosen: str | None = None, date: str | None = None) -> dict[str, Any]:
     """Everything the Markdown, HTML and ADR templates show, computed once."""
     verdict = advice.verdict
@@ -160,23 +176,19 @@ def context(advice: Advice, chosen: str | None = None, date: str | None = None) 
         "chosen": chosen,
         "chosen_name": NAMES[chosen],
         "confidence": verdict.confidence,
-        "margin": verdict.margin,
-        "runner_up_name": NAMES[verdict.runner_up],
+        "standing": explain.standing(verdict),
+        "tie": verdict.tie,
+        "meets_requirements": verdict.meets_requirements,
+        "requirements": list(verdict.requirements),
+        "fit": explain.fit_rows(verdict),
         "scores": rows,
-        "chart": _chart(verdict.scores),
+        "chart": _chart(verdict),
         "chart_width": CHART_WIDTH,
         "reasons": list(verdict.fired[:6]),
         "fired_count": len(verdict.fired),
-        "flips": [
-            {
-                "question": f.question,
-                "prompt": advice.ruleset.questions.questions[f.question].prompt,
-                "now": answer_text(advice.answers[f.question]),
-                "answer": answer_text(f.answer),
-                "name": NAMES[f.recommendation],
-            }
-            for f in advice.flips
-        ],
+        "flips": _flips(advice),
+        "more_flips": len(advice.flips) - explain.flips_shown(verdict, advice.flips),
+        "fragile": explain.fragile_note(verdict, advice.flips),
         "caveats": list(verdict.caveats),
         "good": chosen_row["good"],
         "bad": chosen_row["bad"],

@@ -1,36 +1,46 @@
 """Rules: the model, loading from topic files and `--rules DIR`, and their cases.
 
 A rule is data (semgrep-rules style): an id, a title, a `when` condition from the closed
-operator set of conditions.py, integer effects on the three options, the reason, and
-sources. Caveat rules warn without scoring.
+operator set of conditions.py, the reason, and sources; then, by kind, integer `effects` on
+the four options (score), the options a stated need `excludes` (requirement), or a warning
+with a `severity` shown when the verdict is one of `applies_to` (caveat). The fields are
+declared in advisor/schema.py; which files hold rules is decided by their top-level key.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from advisor import answers as answers_mod
 from advisor import conditions
-from advisor.checks import Checker, suggest, top_mapping
+from advisor.checks import Checker, suggest
 from advisor.errors import DataError, InputError, Problem
 from advisor.questions import QuestionBank
 from advisor.records import Record
 from advisor.yamlsrc import Doc, load_file
 
-OPTIONS = ("celery", "crossbar", "hybrid")
-OPTION_NAMES = {"celery": "Celery", "crossbar": "Crossbar.io", "hybrid": "Hybrid (Celery + Crossbar.io)"}
-KINDS = ("score", "caveat")
+OPTIONS = ("celery", "crossbar", "hybrid", "neither")
+OPTION_NAMES = {
+    "celery": "Celery",
+    "crossbar": "Crossbar.io",
+    "hybrid": "Hybrid (Celery + Crossbar.io)",
+    "neither": "Neither yet",
+}
+# A tie goes to the simpler stack: one process, then one system, then both.
+SIMPLER_FIRST = ("neither", "celery", "crossbar", "hybrid")
+KINDS = ("score", "caveat", "requirement")
+SEVERITIES = ("blocking", "important", "note")
+DEFAULT_SEVERITY = "important"  # caveats written before severities existed keep being shown
 EFFECT_RANGE = (-5, 5)
 RULE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 # https only, and none of the characters that could break out of an HTML attribute or a
 # Markdown link (quotes, angle brackets, backslashes, backticks, whitespace).
 SOURCE_URL = re.compile(r"^https://[^\s/\"'<>\\`]+\.[^\s\"'<>\\`]+$")
-NOT_RULE_FILES = {"questions.yaml", "scenarios.yaml"}
-REQUIRED = ["id", "title", "when", "because", "sources"]
-OPTIONAL = ["kind", "effects", "applies_to", "override"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -48,10 +58,16 @@ class Rule(Record):
     path: str
     line: int
     override: bool = False
+    excludes: tuple[str, ...] = ()
+    severity: str = ""
 
     @property
     def is_caveat(self) -> bool:
         return self.kind == "caveat"
+
+    @property
+    def is_requirement(self) -> bool:
+        return self.kind == "requirement"
 
     @property
     def location(self) -> str:
@@ -67,6 +83,15 @@ class RuleSet(Record):
 
     def get(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
+
+    @cached_property
+    def compiled(self) -> tuple[tuple[Rule, Callable[[conditions.Answers], bool]], ...]:
+        """Each rule with its condition as one function, built on first use (engine.firing)."""
+        return tuple((rule, conditions.compiled(rule.when)) for rule in self.rules)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled (advisor.precompiled) without the compiled functions, rebuilt on first use.
+        return {key: value for key, value in self.__dict__.items() if key != "compiled"}
 
 
 @dataclass(frozen=True, repr=False)
@@ -84,21 +109,29 @@ class Case(Record):
 
 def rule_files(path: Path) -> list[Path]:
     """Topic rule files under `path` (a directory, or one file), in a stable order."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise InputError(f"{path}: no such file or directory")
-    root = path.resolve()
+    return [path] if path.is_file() else files_of_kind(path, "rules")
+
+
+def files_of_kind(directory: Path, kind: str) -> list[Path]:
+    """The YAML files in `directory` whose top-level key is `kind` (rules, cases, scenarios, ...).
+
+    A file's name does not matter. One that names no kind counts as rules, so that loading it
+    reports what is wrong with it rather than passing it over.
+    """
+    from advisor import schema  # loaded on use: the shipped rules usually come compiled
+
+    if not directory.is_dir():
+        raise InputError(f"{directory}: no such file or directory")
+    root = directory.resolve()
     found = []
-    for entry in sorted(path.iterdir()):
-        if entry.suffix not in (".yaml", ".yml") or entry.name in NOT_RULE_FILES:
-            continue
-        if entry.name.endswith((".cases.yaml", ".cases.yml")) or not entry.is_file():
+    for entry in sorted(directory.iterdir()):
+        if entry.suffix not in (".yaml", ".yml") or not entry.is_file():
             continue
         # A symlink out of the rules directory is not followed (RELIABILITY A26).
-        if root not in entry.resolve().parents:
-            raise InputError(f"{entry}: points outside {path}; not read")
-        found.append(entry)
+        if entry.is_symlink() and root not in entry.resolve().parents:
+            raise InputError(f"{entry}: points outside {directory}; not read")
+        if (schema.file_kind(entry) or "rules") == kind:
+            found.append(entry)
     return found
 
 
@@ -162,135 +195,75 @@ def _register(rule: Rule, by_id: dict[str, Rule], problems: list[Problem], allow
 
 
 def _parse_file(doc: Doc, bank: QuestionBank, problems: list[Problem]) -> list[Rule]:
+    from advisor import schema
+
     try:
-        checker, _ = top_mapping(doc, "the rule file", "rules")
+        checker, items = schema.check_file(doc, schema.RULE_FILE)
     except DataError as exc:
         problems.extend(exc.problems)
         return []
-    items = checker.seq(("rules",), "rules", allow_empty=True) or []
-    parsed = [_parse_rule(checker, ("rules", index), bank) for index in range(len(items))]
+    parsed = [_parse_rule(checker, ("rules", index), bank) for index in range(len(items or []))]
     problems.extend(checker.problems)
     return [rule for rule in parsed if rule is not None]
 
 
 def _parse_rule(checker: Checker, loc: tuple[Any, ...], bank: QuestionBank) -> Rule | None:
-    item = checker.mapping(loc, "a rule", REQUIRED, OPTIONAL)
-    if item is None or any(key not in item for key in REQUIRED):
-        return None
+    from advisor import schema
+
     before = len(checker.problems)
-    rule_id = _rule_id(checker, loc)
-    kind = item.get("kind", "score")
-    if kind not in KINDS:
-        checker.add((*loc, "kind"), "bad-value", f"unknown kind {kind!r}", f"allowed: {', '.join(KINDS)}")
-    when = conditions.parse(checker, (*loc, "when"), bank.questions)
-    effects = _effects(checker, loc, item, kind)
-    applies_to = _applies_to(checker, loc, item, kind)
-    title = checker.text((*loc, "title"), "title", 100)
-    because = checker.text((*loc, "because"), "because")
-    sources = _sources(checker, loc)
-    override = checker.boolean((*loc, "override"), "override") if "override" in item else False
-    if len(checker.problems) > before or when is None or rule_id is None:
+    item = schema.check_item(checker, loc, schema.RULE)
+    if item is None:
         return None
-    line = checker.doc.where(loc)[0]
+    when = conditions.parse(checker, (*loc, "when"), bank.questions)
+    if len(checker.problems) > before or when is None:
+        return None
     return Rule(
-        rule_id,
-        title or "",
-        kind,
+        item["id"],
+        item["title"],
+        item["kind"],
         when,
-        effects,
-        because or "",
-        sources,
-        applies_to,
+        item["effects"] or {},
+        item["because"],
+        tuple(item["sources"]),
+        _in_option_order(item["applies_to"] or OPTIONS),
         checker.doc.path,
-        line,
-        bool(override),
+        checker.doc.where(loc)[0],
+        item["override"],
+        _in_option_order(item["excludes"] or ()),
+        item["severity"] or "",
     )
 
 
-def _rule_id(checker: Checker, loc: tuple[Any, ...]) -> str | None:
-    rule_id = checker.text((*loc, "id"), "id", 80)
-    if rule_id is not None and not RULE_ID.match(rule_id):
-        checker.add(
-            (*loc, "id"), "bad-id", f"rule id '{rule_id}' is not kebab-case", "for example beat-single-instance"
-        )
-        return None
-    return rule_id
-
-
-def _effects(checker: Checker, loc: tuple[Any, ...], item: dict[str, Any], kind: str) -> dict[str, int]:
-    if kind == "caveat":
-        if "effects" in item:
-            checker.add((*loc, "effects"), "caveat-effects", "a caveat does not score", "remove 'effects'", key=True)
-        return {}
-    if "effects" not in item:
-        checker.add(loc, "missing-key", "a score rule has no 'effects'", "add effects: {celery: 2}")
-        return {}
-    before = len(checker.problems)
-    mapping = checker.mapping((*loc, "effects"), "effects", [], list(OPTIONS)) or {}
-    effects = {}
-    for option in OPTIONS:
-        if option in mapping:
-            value = checker.integer((*loc, "effects", option), f"effects.{option}", *EFFECT_RANGE)
-            if value:
-                effects[option] = value
-    if not effects and len(checker.problems) == before:
-        checker.add((*loc, "effects"), "no-effect", "effects are all zero", "give at least one option a score")
-    return effects
-
-
-def _applies_to(checker: Checker, loc: tuple[Any, ...], item: dict[str, Any], kind: str) -> tuple[str, ...]:
-    if "applies_to" not in item:
-        return OPTIONS
-    if kind != "caveat":
-        checker.add((*loc, "applies_to"), "not-a-caveat", "'applies_to' is only for caveats", key=True)
-        return OPTIONS
-    values = checker.seq((*loc, "applies_to"), "applies_to") or []
-    for index, value in enumerate(values):
-        if value not in OPTIONS:
-            checker.add(
-                (*loc, "applies_to", index), "bad-value", f"unknown option {value!r}", f"allowed: {', '.join(OPTIONS)}"
-            )
-    return tuple(value for value in OPTIONS if value in values)
-
-
-def _sources(checker: Checker, loc: tuple[Any, ...]) -> tuple[str, ...]:
-    values = checker.seq((*loc, "sources"), "sources") or []
-    for index, value in enumerate(values):
-        if not isinstance(value, str) or not SOURCE_URL.match(value):
-            checker.add(
-                (*loc, "sources", index),
-                "bad-source",
-                f"source {value!r} is not an https URL",
-                "cite official docs, a spec, an issue thread or a measurement by URL",
-            )
-    return tuple(str(value) for value in values)
+def _in_option_order(values: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(option for option in OPTIONS if option in values)
 
 
 def load_cases(path: Path, ruleset: RuleSet) -> list[Case]:
     """Load a `<topic>.cases.yaml` file; rule ids and answers are checked."""
-    doc = load_file(path)
-    checker, _ = top_mapping(doc, "the cases file", "cases")
-    items = checker.seq(("cases",), "cases") or []
-    cases = [_parse_case(checker, ("cases", index), ruleset) for index in range(len(items))]
+    from advisor import schema
+
+    checker, items = schema.check_file(load_file(path), schema.CASES_FILE)
+    cases = [_parse_case(checker, ("cases", index), ruleset) for index in range(len(items or []))]
     checker.raise_if_any()
     return [case for case in cases if case is not None]
 
 
 def _parse_case(checker: Checker, loc: tuple[Any, ...], ruleset: RuleSet) -> Case | None:
-    item = checker.mapping(loc, "a case", ["name", "answers"], ["fires", "not_fires"])
-    if item is None or "name" not in item or "answers" not in item:
+    from advisor import schema
+
+    item = schema.check_item(checker, loc, schema.CASE)
+    if item is None:
         return None
-    name = checker.text((*loc, "name"), "name", 200) or ""
+    name = item["name"] or ""
     given = answers_mod.check_mapping(checker, (*loc, "answers"), ruleset.questions)
-    lists = {key: _rule_ids(checker, (*loc, key), ruleset) if key in item else () for key in ("fires", "not_fires")}
+    lists = {key: _rule_ids(checker, (*loc, key), item[key] or [], ruleset) for key in ("fires", "not_fires")}
     if not lists["fires"] and not lists["not_fires"]:
         checker.add(loc, "empty-case", f"case '{name}' expects nothing", "add fires: or not_fires:")
     line, col = checker.doc.where(loc)
     return Case(name, given, lists["fires"], lists["not_fires"], checker.doc.path, line, col)
 
 
-def _rule_ids(checker: Checker, loc: tuple[Any, ...], ruleset: RuleSet) -> tuple[str, ...]:
-    values = checker.seq(loc, str(loc[-1]), allow_empty=True) or []
+def _rule_ids(checker: Checker, loc: tuple[Any, ...], values: list[Any], ruleset: RuleSet) -> tuple[str, ...]:
     known = [rule.id for rule in ruleset.rules]
     for index, value in enumerate(values):
         if value not in known:

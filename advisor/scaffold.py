@@ -30,6 +30,12 @@ from advisor.advice import Advice, to_json_data
 from advisor.errors import AdvisorError, InputError, RefusedError
 
 STACKS = ("celery", "crossbar", "hybrid")
+NOTHING_TO_SCAFFOLD = (
+    "the verdict is 'neither yet': no stated need calls for a distributed framework, so there is "
+    "nothing to scaffold; keep the work in your web app, its own background tasks and cron. "
+    "For a starter anyway, pass --stack celery, crossbar or hybrid (the verdict's flips say "
+    "which answers would call for each)"
+)
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 MAX_NAME = 64
 CROSSBAR_VERSION = "26.10.1"

@@ -12,10 +12,9 @@ import re
 import textwrap
 from typing import Any
 
-from advisor import engine
+from advisor import engine, explain
 from advisor.advice import Advice
 from advisor.answers import as_text
-from advisor.engine import ranking
 from advisor.rules import OPTION_NAMES as NAMES
 from advisor.rules import Rule
 
@@ -37,6 +36,12 @@ ARCHITECTURE = {
         "backend --send_task--> broker --deliver--> Celery workers",
         "Celery workers --signed POST /publish--> router --events--> browser page",
         "celery beat (exactly one) --periodic tasks--> broker",
+    ],
+    "neither": [
+        "clients --HTTP--> your web app (one service, several processes if needed)",
+        "web app --after the response--> its own background tasks (same process)",
+        "cron or a systemd timer --runs--> a management command for periodic work",
+        "web app --Server-Sent Events or WebSocket--> browser pages (live updates)",
     ],
 }
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -74,12 +79,9 @@ def _wrap(text: str, indent: str, later: str | None = None) -> list[str]:
 def render(advice: Advice, color: bool = False) -> str:
     style = Style(color)
     verdict = advice.verdict
-    lines = [
-        style.verdict(f"Verdict: {NAMES[verdict.recommendation]}"),
-        f"Confidence: {verdict.confidence} (leads {NAMES[verdict.runner_up]} by {verdict.margin} points)",
-        "",
-    ]
+    lines = [style.verdict(f"Verdict: {NAMES[verdict.recommendation]}"), *_wrap(explain.standing(verdict), ""), ""]
     sections = [
+        _fit(advice),
         _scores(advice),
         _reasons(verdict.fired),
         _flips(advice),
@@ -88,18 +90,29 @@ def render(advice: Advice, color: bool = False) -> str:
         _architecture(verdict.recommendation),
         _breakdown(advice),
         _answers(advice),
-        _next_steps(),
+        _next_steps(verdict.recommendation),
     ]
     for title, body in sections:
         lines += [style.heading(title), *body, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _fit(advice: Advice) -> tuple[str, list[str]]:
+    verdict = advice.verdict
+    if not verdict.requirements:
+        return "Requirements:", ["  None stated: every option is eligible."]
+    lines = [line for rule in verdict.requirements for line in _wrap(f"* {rule.title} ({rule.id})", "  ", "    ")]
+    for row in explain.fit_rows(verdict):
+        status = "meets every requirement" if row["eligible"] else "fails " + ", ".join(row["unmet"])
+        lines += _wrap(f"{row['name']}: {status}", "  ", "    ")
+    return "Requirements (what you said you need):", lines
+
+
 def _scores(advice: Advice) -> tuple[str, list[str]]:
     scores = advice.verdict.scores
     top = max(max(scores.values()), 1)
     rows = []
-    for option in ranking(scores):
+    for option in advice.verdict.ranked():
         bar = "#" * round(40 * scores[option] / top) if scores[option] > 0 else ""
         rows.append(f"  {NAMES[option]:<30} {scores[option]:>4}  {bar}")
     return "Scores:", rows
@@ -134,12 +147,15 @@ def _answer(value: Any) -> str:
 def _flips(advice: Advice) -> tuple[str, list[str]]:
     if not advice.flips:
         return "What would change it:", ["  No single answer changes this verdict."]
-    lines = []
-    for flip in advice.flips:
-        was = _answer(advice.answers[flip.question])
-        lines += _wrap(
-            f"- {flip.question}: {_answer(flip.answer)} (now {was}) -> {NAMES[flip.recommendation]}", "  ", "    "
-        )
+    lines = (
+        _wrap(explain.fragile_note(advice.verdict, advice.flips), "  ") if explain.is_fragile(advice.verdict) else []
+    )
+    shown = explain.flips_shown(advice.verdict, advice.flips)
+    for line in explain.flip_lines(advice.answers, advice.flips)[:shown]:
+        change = f"- {line.question}: {clean(line.answer)} (now {clean(line.now)}) -> {line.name}"
+        lines += _wrap(change + explain.flip_suffix(line), "  ", "    ")
+    if len(advice.flips) > shown:
+        lines.append(f"  ... and {len(advice.flips) - shown} more (all of them: --format json)")
     return "What would change it:", lines
 
 
@@ -148,7 +164,7 @@ def _caveats(caveats: tuple[Rule, ...]) -> tuple[str, list[str]]:
         return "Watch out for:", ["  No caveat applies to this verdict."]
     lines = []
     for rule in caveats:
-        lines += _wrap(f"! {rule.title} ({rule.id})", "  ", "    ")
+        lines += _wrap(f"! [{rule.severity}] {rule.title} ({rule.id})", "  ", "    ")
     return "Watch out for (details: advisor rules show ID):", lines
 
 
@@ -168,7 +184,7 @@ def _architecture(chosen: str) -> tuple[str, list[str]]:
 
 def _breakdown(advice: Advice) -> tuple[str, list[str]]:
     lines = []
-    for option in ranking(advice.verdict.scores):
+    for option in advice.verdict.ranked():
         moved = engine.moved(advice.verdict, option)
         parts = ", ".join(f"{rule.id}:{rule.effects[option]:+d}" for rule in moved) or "no rule"
         lines += _wrap(f"{NAMES[option]} {advice.verdict.scores[option]}: {parts}", "  ", "    ")
@@ -184,23 +200,25 @@ def _answers(advice: Advice) -> tuple[str, list[str]]:
     return "Answers:", lines
 
 
-def _next_steps() -> tuple[str, list[str]]:
-    return "Next steps:", [
-        "  advisor new my-service --answers answers.yml   (the starter for this verdict)",
-        "  advisor recommend --answers answers.yml --format html --output report.html",
-    ]
+def _next_steps(chosen: str) -> tuple[str, list[str]]:
+    report = "  advisor recommend --answers answers.yml --format html --output report.html"
+    if chosen == "neither":
+        return "Next steps:", [
+            "  Nothing to scaffold: keep the work in your web app, its background tasks and",
+            "  cron; the flips above say which answer would make Celery or Crossbar.io worth it.",
+            "  advisor new my-service --answers answers.yml --stack celery   (a starter anyway)",
+            report,
+        ]
+    return "Next steps:", ["  advisor new my-service --answers answers.yml   (the starter for this verdict)", report]
 
 
 def summary(advice: Advice, color: bool = False) -> str:
     """The short verdict the wizard shows: scores, top reasons, flips and caveats."""
     style = Style(color)
     verdict = advice.verdict
-    lines = [
-        style.verdict(f"Verdict: {NAMES[verdict.recommendation]}"),
-        f"Confidence: {verdict.confidence} (leads {NAMES[verdict.runner_up]} by {verdict.margin} points)",
-        "",
-    ]
+    lines = [style.verdict(f"Verdict: {NAMES[verdict.recommendation]}"), *_wrap(explain.standing(verdict), ""), ""]
     reasons = [line for rule in verdict.fired[:3] for line in _wrap(f"- {rule.title} ({rule.id})", "  ", "    ")]
-    for title, body in (_scores(advice), ("Top reasons:", reasons), _flips(advice), _caveats(verdict.caveats)):
+    sections = (_fit(advice), _scores(advice), ("Top reasons:", reasons), _flips(advice), _caveats(verdict.caveats))
+    for title, body in sections:
         lines += [style.heading(title), *body, ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -275,6 +275,9 @@ def offer_starter(asker: Asker, result: Any) -> str | None:
     from advisor.errors import AdvisorError
 
     stack = result.verdict.recommendation
+    if stack == "neither":
+        asker.tell("Nothing to scaffold for 'neither yet'; `advisor new DIR --stack STACK` makes a starter anyway.")
+        return None
     answer = asker.select(
         f"Generate the {stack} starter project now?",
         [("yes", "Yes"), ("no", "No, maybe later (advisor new DIR --answers FILE)")],

@@ -35,6 +35,7 @@ _STANDARD_TAGS = {
     *(f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")),
 }
 _BOOL_WORDS = {"true", "false"}
+_YES_NO = {"yes", "no"}
 _LEGACY_NUMBER = re.compile(r"^[-+]?(0[0-7_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?)$")
 # libyaml when present (about ten times faster). Its composer recurses in C, which is why
 # the event pre-scan, iterative in both parsers, bounds the depth before anything composes.
@@ -273,12 +274,15 @@ def _convert_scalar(node: yaml.ScalarNode, loc: Loc, doc: Doc, problems: list[Pr
     if tag == "tag:yaml.org,2002:bool":
         if value.lower() in _BOOL_WORDS:
             return value.lower() == "true"
+        if value.lower() in _YES_NO:
+            # Text, which a yes/no question reads as its answer (and any other field refuses).
+            return value
         problems.append(
             doc.problem(
                 loc,
                 "yaml-ambiguous",
                 f"'{value}' reads as a YAML 1.1 boolean",
-                "write true or false, or quote it for text",
+                "write yes, no, true or false, or quote it for text",
             )
         )
         return None

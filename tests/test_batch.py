@@ -16,7 +16,7 @@ Write = Callable[[str, "str | bytes"], Path]
 CSV = """name,latency,browser_clients,durable_work,scheduling,team_size
 billing,relaxed,none,true,critical,6
 dashboard,realtime,rpc,,none,3
-imports,interactive,push,true,light,5
+imports,interactive,rpc,true,light,5
 broken,fast,push,maybe,none,0
 """
 
@@ -33,8 +33,8 @@ def test_csv_rows_each_get_a_verdict_and_bad_rows_are_located(run: Run, write: W
     ]
     assert result.err.splitlines() == [
         f"{path}:5:2: error[bad-answer]: 'latency': 'fast' is not a choice (allowed: realtime, interactive, relaxed)",
-        f"{path}:5:4: error[bad-answer]: 'durable_work': expected true or false, not text 'maybe' "
-        "(allowed: true, false)",
+        f"{path}:5:4: error[bad-answer]: 'durable_work': expected yes or no, not text 'maybe' "
+        "(allowed: yes, no, true, false)",
         f"{path}:5:6: error[bad-answer]: 'team_size': 0 is out of range (allowed: an integer from 1 to 10000)",
     ]
 

@@ -50,16 +50,32 @@ def test_recommend_json_has_exactly_the_designed_fields(run: Run) -> None:
     data = json.loads(result.out)
     assert result.code == 0
     assert data["fired"] and data["caveats"], "the shapes below must be checked on real entries"
-    assert list(data) == ["schema", "recommendation", "confidence", "scores", "answers", "fired", "flips", "caveats"]
-    assert data["schema"] == "advisor.recommendation/1"
-    assert data["recommendation"] in ("celery", "crossbar", "hybrid")
+    assert list(data) == [
+        "schema",
+        "recommendation",
+        "confidence",
+        "tie",
+        "options",
+        "scores",
+        "answers",
+        "requirements",
+        "fired",
+        "flips",
+        "caveats",
+    ]
+    assert data["schema"] == "advisor.recommendation/2"
+    assert data["recommendation"] in ("celery", "crossbar", "hybrid", "neither")
     assert data["confidence"] in ("high", "medium", "low")
-    assert set(data["scores"]) == {"celery", "crossbar", "hybrid"}
+    assert set(data["scores"]) == {"celery", "crossbar", "hybrid", "neither"}
+    assert list(data["options"]) == ["celery", "crossbar", "hybrid", "neither"]
+    for option, entry in data["options"].items():
+        assert list(entry) == ["name", "score", "eligible", "unmet"]
+        assert entry["score"] == data["scores"][option]
     assert set(CORE_IDS) <= set(data["answers"])
     for fired in data["fired"]:
         assert list(fired) == ["rule", "title", "effects", "because", "sources"]
     for caveat in data["caveats"]:
-        assert list(caveat) == ["rule", "text", "sources"]
+        assert list(caveat) == ["rule", "severity", "text", "sources"]
 
 
 def test_recommend_without_any_answers_is_refused(run: Run) -> None:
@@ -71,7 +87,7 @@ def test_recommend_without_any_answers_is_refused(run: Run) -> None:
 def test_answers_file_problems_are_all_reported_with_locations(run: Run, write: Write) -> None:
     path = write(
         "answers.yml",
-        "version: 1\nanswers:\n  latncy: realtime\n  team_size: many\n  browser_clients: websocket\n  retries: 'yes'\n",
+        "version: 1\nanswers:\n  latncy: realtime\n  team_size: many\n  browser_clients: websocket\n  retries: 'y'\n",
     )
     result = run("recommend", "--answers", str(path))
     lines = result.err.strip().splitlines()
@@ -81,7 +97,7 @@ def test_answers_file_problems_are_all_reported_with_locations(run: Run, write: 
         f"{path}:4:14: error[bad-answer]: 'team_size': expected an integer, not text 'many' "
         "(allowed: an integer from 1 to 10000)",
         f"{path}:5:20: error[bad-answer]: 'browser_clients': 'websocket' is not a choice (allowed: none, push, rpc)",
-        f"{path}:6:12: error[bad-answer]: 'retries': expected true or false, not text 'yes' (allowed: true, false)",
+        f"{path}:6:12: error[bad-answer]: 'retries': expected yes or no, not text 'y' (allowed: yes, no, true, false)",
     ]
 
 
@@ -125,7 +141,7 @@ def test_unknown_format_and_flags_are_usage_errors(run: Run) -> None:
 def test_output_is_written_and_never_overwritten_without_force(run: Run, in_tmp: Path) -> None:
     assert run("recommend", "--defaults", "--format", "json", "--output", "v.json").code == 0
     first = (in_tmp / "v.json").read_text(encoding="utf-8")
-    assert json.loads(first)["schema"] == "advisor.recommendation/1"
+    assert json.loads(first)["schema"] == "advisor.recommendation/2"
     (in_tmp / "v.json").write_text("mine", encoding="utf-8")
     refused = run("recommend", "--defaults", "--output", "v.json")
     assert refused.code == 3
@@ -304,3 +320,12 @@ def test_a_bad_source_date_epoch_is_an_input_error_naming_the_variable(
     assert made.code == 2
     assert "SOURCE_DATE_EPOCH" in made.err
     assert not (tmp_path / "svc").exists()
+
+
+@pytest.mark.parametrize("written", ["yes", "Yes", "'yes'", "true"])
+def test_yes_no_questions_take_yes_and_no_in_files_and_in_set(run: Run, write: Write, written: str) -> None:
+    path = write("answers.yml", f"version: 1\nanswers:\n  durable_work: {written}\n  retries: no\n")
+    from_file = json.loads(run("recommend", "--answers", str(path), "--format", "json").out)
+    assert (from_file["answers"]["durable_work"], from_file["answers"]["retries"]) == (True, False)
+    from_set = json.loads(run("recommend", "--defaults", "--set", "durable_work=yes", "--format", "json").out)
+    assert from_set["answers"]["durable_work"] is True

@@ -104,8 +104,8 @@ def test_unknown_question_operator_and_value_are_located(run: Run, tmp_path: Pat
         "policy.yaml:7:17: error[unknown-operator]: unknown operator 'above' "
         "(allowed: equals, not_equals, in, not_in, at_least, at_most)",
         "policy.yaml:8:36: error[bad-value]: 'browser_clients': 'websocket' is not a choice (allowed: none, push, rpc)",
-        "policy.yaml:9:21: error[bad-value]: 'durable_work': expected true or false, not text 'true' "
-        "(allowed: true, false)",
+        "policy.yaml:9:21: error[bad-value]: 'durable_work': expected yes or no, not text 'true' "
+        "(allowed: yes, no, true, false)",
     ]
 
 

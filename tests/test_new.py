@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from conftest import Result
 from advisor import report
 
 Run = Callable[..., Result]
-HYBRID = ("--set", "browser_clients=push", "--set", "durable_work=true", "--set", "scheduling=critical")
+HYBRID = ("--set", "browser_clients=rpc", "--set", "durable_work=true", "--set", "scheduling=critical")
+# Answers whose verdict has a starter (the defaults say "neither yet": nothing to scaffold).
+CELERY = ("--set", "durable_work=true")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -78,7 +81,7 @@ def test_the_decision_record_is_madr(run: Run, in_tmp: Path) -> None:
         "## More Information",
     ):
         assert heading in adr
-    assert 'Chosen option: "Hybrid (Celery + Crossbar.io)", because it scored highest' in adr
+    assert 'Chosen option: "Hybrid (Celery + Crossbar.io)", because the advisor recommends it' in adr
 
 
 @pytest.mark.parametrize(
@@ -116,7 +119,7 @@ def test_a_non_empty_target_is_refused_and_left_alone(run: Run, in_tmp: Path) ->
     (in_tmp / "board").mkdir()
     (in_tmp / "board" / "notes.txt").write_text("mine", encoding="utf-8")
     before = snapshot(in_tmp)
-    result = run("new", "board", "--defaults")
+    result = run("new", "board", "--defaults", *CELERY)
     assert result.code == 3
     assert "not empty; pass --force" in result.err
     assert snapshot(in_tmp) == before
@@ -124,7 +127,7 @@ def test_a_non_empty_target_is_refused_and_left_alone(run: Run, in_tmp: Path) ->
 
 def test_an_empty_existing_target_is_filled(run: Run, in_tmp: Path) -> None:
     (in_tmp / "board").mkdir()
-    assert run("new", "board", "--defaults").code == 0
+    assert run("new", "board", "--defaults", *CELERY).code == 0
     assert (in_tmp / "board" / "README.md").is_file()
 
 
@@ -132,7 +135,7 @@ def test_force_adds_files_and_keeps_the_users_own(run: Run, in_tmp: Path) -> Non
     (in_tmp / "board").mkdir()
     (in_tmp / "board" / "notes.txt").write_text("mine", encoding="utf-8")
     (in_tmp / "board" / "README.md").write_text("old", encoding="utf-8")
-    assert run("new", "board", "--defaults", "--force").code == 0
+    assert run("new", "board", "--defaults", *CELERY, "--force").code == 0
     assert (in_tmp / "board" / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert (in_tmp / "board" / "README.md").read_text(encoding="utf-8") != "old"
     assert sorted(p.name for p in in_tmp.iterdir()) == ["board"]
@@ -144,7 +147,7 @@ def test_force_never_writes_through_a_symlink(run: Run, in_tmp: Path) -> None:
     (in_tmp / "board").mkdir()
     (in_tmp / "board" / "README.md").symlink_to(victim)
     before = snapshot(in_tmp)
-    result = run("new", "board", "--defaults", "--force")
+    result = run("new", "board", "--defaults", *CELERY, "--force")
     assert result.code == 3
     assert "symlink" in result.err
     assert snapshot(in_tmp) == before
@@ -155,8 +158,8 @@ def test_a_symlinked_or_file_target_is_refused(run: Run, in_tmp: Path) -> None:
     (in_tmp / "board").symlink_to(in_tmp / "real")
     (in_tmp / "plain").write_text("x", encoding="utf-8")
     before = snapshot(in_tmp)
-    assert run("new", "board", "--defaults").code == 3
-    assert run("new", "plain", "--defaults").code == 3
+    assert run("new", "board", "--defaults", *CELERY).code == 3
+    assert run("new", "plain", "--defaults", *CELERY).code == 3
     assert snapshot(in_tmp) == before
 
 
@@ -177,7 +180,7 @@ def test_a_symlinked_or_file_target_is_refused(run: Run, in_tmp: Path) -> None:
 )
 def test_bad_project_names_are_refused_before_anything_is_rendered(run: Run, in_tmp: Path, name: str) -> None:
     before = snapshot(in_tmp.parent)
-    result = run("new", "target", "--defaults", "--name", name)
+    result = run("new", "target", "--defaults", *CELERY, "--name", name)
     assert result.code == 2
     assert "project name" in result.err
     assert snapshot(in_tmp.parent) == before
@@ -188,7 +191,7 @@ def test_a_failure_mid_render_leaves_nothing(run: Run, in_tmp: Path, monkeypatch
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(report, "render_adr", broken)
-    result = run("new", "board", "--defaults")
+    result = run("new", "board", "--defaults", *CELERY)
     assert result.code == 1
     assert list(in_tmp.iterdir()) == []
 
@@ -200,7 +203,7 @@ def test_ctrl_c_mid_render_exits_130_and_leaves_nothing(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(report, "render_adr", interrupted)
-    assert run("new", "board", "--defaults").code == 130
+    assert run("new", "board", "--defaults", *CELERY).code == 130
     assert list(in_tmp.iterdir()) == []
 
 
@@ -212,12 +215,12 @@ def test_sigterm_mid_render_exits_143_and_leaves_nothing(
         return ""
 
     monkeypatch.setattr(report, "render_adr", terminated)
-    assert run("new", "board", "--defaults").code == 143
+    assert run("new", "board", "--defaults", *CELERY).code == 143
     assert list(in_tmp.iterdir()) == []
 
 
 def test_concurrent_runs_into_one_target_never_interleave(tmp_path: Path) -> None:
-    args = [sys.executable, "-m", "advisor", "new", "board", "--defaults"]
+    args = [sys.executable, "-m", "advisor", "new", "board", "--defaults", *CELERY]
     env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
     for attempt in range(3):
         workdir = tmp_path / f"try{attempt}"
@@ -262,3 +265,15 @@ def test_check_outside_a_generated_project_is_an_input_error(run: Run, in_tmp: P
     result = run("check", str(in_tmp))
     assert result.code == 2
     assert "no .advisor-answers.yml" in result.err
+
+
+def test_check_reads_a_project_made_by_an_earlier_version(run: Run, tmp_path: Path) -> None:
+    # The answers and decision advisor 0.1.0 wrote with advisor.recommendation/1 (three options).
+    project = tmp_path / "old"
+    shutil.copytree(ROOT / "tests" / "data" / "v1-project", project)
+    stored = json.loads((project / ".advisor-decision.json").read_text(encoding="utf-8"))
+    assert stored["recommendation"]["schema"] == "advisor.recommendation/1"
+    result = run("check", str(project), "--exit-code")
+    assert (result.code, result.err) == (0, "")
+    assert "built as celery; the advisor recommended celery then." in result.out
+    assert "The decision still holds." in result.out

@@ -25,7 +25,7 @@ def test_recommend_json_imports_no_heavy_library() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.stderr.strip().splitlines()[-1] == "(0, [])"
-    assert json.loads(done.stdout)["schema"] == "advisor.recommendation/1"
+    assert json.loads(done.stdout)["schema"] == "advisor.recommendation/2"
 
 
 def test_python_dash_m_runs_the_cli() -> None:

@@ -59,7 +59,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def assert_verdict_or_located(code: int, out: str, err: str) -> None:
     assert "Traceback" not in err and "internal error" not in err
     if code == 0:
-        assert json.loads(out)["schema"] == "advisor.recommendation/1"
+        assert json.loads(out)["schema"] == "advisor.recommendation/2"
     else:
         assert code == 2, err
         assert err.strip(), "an exit 2 must say why"

@@ -175,7 +175,7 @@ def test_the_adr_is_madr_4(run: Run) -> None:
         "## More Information",
     ):
         assert heading in adr
-    assert 'Chosen option: "Celery", because it scored highest' in adr
+    assert 'Chosen option: "Celery", because the advisor recommends it' in adr
     assert "**critical** (`scheduling`)" in adr
 
 

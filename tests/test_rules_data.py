@@ -76,19 +76,23 @@ def test_team_size_flips_name_the_nearest_value_across_a_threshold() -> None:
 
 
 def test_the_rule_base_is_broad_and_every_rule_cites_sources() -> None:
-    scoring = [rule for rule in RULESET.rules if not rule.is_caveat]
+    scoring = [rule for rule in RULESET.rules if rule.kind == "score"]
     caveats = [rule for rule in RULESET.rules if rule.is_caveat]
+    requirements = [rule for rule in RULESET.rules if rule.is_requirement]
     assert len(RULESET.rules) >= 40
     assert len(caveats) >= 6
+    assert {rule.severity for rule in caveats} == {"blocking", "important", "note"}
+    assert len(requirements) >= 4
     for rule in RULESET.rules:
         assert rule.sources and all(source.startswith("https://") for source in rule.sources), rule.id
     touched = {option for rule in scoring for option in rule.effects}
-    assert touched == {"celery", "crossbar", "hybrid"}
+    assert touched == {"celery", "crossbar", "hybrid", "neither"}
+    assert {option for rule in requirements for option in rule.excludes} == touched
 
 
 def test_scenarios_cover_every_verdict_and_are_many() -> None:
     assert len(SCENARIOS) >= 20
-    assert {s.expect for s in SCENARIOS} == {"celery", "crossbar", "hybrid"}
+    assert {s.expect for s in SCENARIOS} == {"celery", "crossbar", "hybrid", "neither"}
 
 
 def test_verdicts_do_not_depend_on_rule_order() -> None:

@@ -122,7 +122,7 @@ def test_offers_write_the_report_and_the_starter(tmp_path: Path, monkeypatch: py
     monkeypatch.chdir(tmp_path)
     (tmp_path / "advisor-report.md").write_text("mine", encoding="utf-8")
     ruleset = advice.load_ruleset()
-    result = advice.advise(ruleset, BANK.defaults())
+    result = advice.advise(ruleset, {**BANK.defaults(), "durable_work": True})
     script = Script([], picks=["markdown", "yes"], texts=["advisor-report.md", "other.md", "board"])
     assert wizard.offer_report(script, result) == "other.md"
     assert (tmp_path / "advisor-report.md").read_text(encoding="utf-8") == "mine"
@@ -130,6 +130,14 @@ def test_offers_write_the_report_and_the_starter(tmp_path: Path, monkeypatch: py
     assert (tmp_path / "other.md").read_text(encoding="utf-8").startswith("# Distribution decision")
     assert wizard.offer_starter(script, result) == "board"
     assert (tmp_path / "board" / ".advisor-answers.yml").is_file()
+
+
+def test_a_neither_verdict_offers_no_starter_and_says_how_to_get_one(tmp_path: Path) -> None:
+    result = advice.advise(advice.load_ruleset(), BANK.defaults())
+    assert result.verdict.recommendation == "neither"
+    script = Script([], picks=["yes"])
+    assert wizard.offer_starter(script, result) is None
+    assert "--stack" in script.told[0]
 
 
 def test_saving_answers_over_an_existing_file_is_refused_before_any_question(tmp_path: Path) -> None:

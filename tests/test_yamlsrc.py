@@ -22,7 +22,7 @@ BAD = [
     ("recursive alias", "a: &a [*a]", "yaml-anchor", 1, 4),
     ("deep nesting", "a: " + "[" * 600 + "]" * 600, "too-deep", 1, 35),
     ("second document", "a: 1\n---\nb: 2", "multi-document", 2, 1),
-    ("yaml 1.1 boolean value", "country: NO", "yaml-ambiguous", 1, 10),
+    ("yaml 1.1 boolean value", "light: off", "yaml-ambiguous", 1, 8),
     ("yaml 1.1 boolean key", "on: 1", "yaml-ambiguous", 1, 1),
     ("octal", "mode: 0755", "yaml-ambiguous", 1, 7),
     ("base 60", "at: 1:30", "yaml-ambiguous", 1, 5),
