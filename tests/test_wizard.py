@@ -196,7 +196,7 @@ def test_a_person_in_a_real_terminal_gets_a_report_and_a_starter(tmp_path: Path)
     choose("(2/")  # scheduling: none (the default)
     choose("(3/", UP)  # browser clients: Go back
     choose("(2/", DOWN, DOWN)  # scheduling: critical
-    choose("(3/", DOWN)  # browser clients: push
+    choose("(3/", DOWN, DOWN)  # browser clients: rpc (pages call backend procedures: the router earns its place)
     child.expect_exact("(4/")  # team size, typed
     child.send("\x15many" + ENTER)  # clear the default, type a wrong value
     child.expect_exact("expected an integer")
@@ -306,8 +306,8 @@ def test_a_dumb_terminal_gets_typed_questions_and_no_escape_codes(tmp_path: Path
     child.expect_exact("Write the report to a file?")
     transcript += child.before or ""
     child.send("no" + ENTER)
-    child.expect_exact("starter project now?")
-    child.send("no" + ENTER)
+    # Defaults with realtime latency need no distributed framework: no starter to offer.
+    child.expect_exact("Nothing to scaffold for 'neither yet'")
     child.expect(pexpect.EOF)
     transcript += child.before or ""
     child.close()
