@@ -17,7 +17,7 @@ from advisor.records import Record
 SCHEMA = "advisor.recommendation/2"
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class Advice(Record):
     """Everything a report needs: the complete answers, the verdict, its flips and the rules used."""
 

@@ -8,7 +8,8 @@ a value (equals) or `{operator: operand}`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from advisor.checks import Checker, suggest, type_name
@@ -49,25 +50,25 @@ RANK_OPERATORS = {"at_least", "at_most"}
 COMBINATORS = ["all", "any", "not", "always"]
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class Test(Record):
     """One question compared with an operand by one of the closed set of operators."""
 
     question: Tested
     operator: str
     operand: Any
-    check: Callable[[Answers], bool] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        # Compiled once at load: evaluation is the engine's hot loop (thousands of verdicts a second).
-        object.__setattr__(self, "check", _compile(self.question, self.operator, self.operand))
+    @cached_property
+    def check(self) -> Callable[[Answers], bool]:
+        """The test as one function, compiled on first use: evaluation is the engine's hot loop."""
+        return _compile(self.question, self.operator, self.operand)
 
     def holds(self, answers: Answers) -> bool:
         return self.check(answers)
 
-    def __reduce__(self) -> tuple[type[Test], tuple[Tested, str, Any]]:
-        # Pickled (advisor.precompiled) without the compiled check, which is rebuilt on load.
-        return (Test, (self.question, self.operator, self.operand))
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled (advisor.precompiled) without the compiled check, which is rebuilt on first use.
+        return {key: value for key, value in self.__dict__.items() if key != "check"}
 
 
 def _compile(question: Tested, operator: str, operand: Any) -> Callable[[Answers], bool]:
@@ -93,7 +94,7 @@ def _compile(question: Tested, operator: str, operand: Any) -> Callable[[Answers
     return lambda answers: ranks[answers[qid]] <= bound
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class All(Record):
     """Holds when every part holds (`all:`, and a mapping of several entries)."""
 
@@ -106,7 +107,7 @@ class All(Record):
         return True
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class Any_(Record):
     """Holds when at least one part holds (`any:`)."""
 
@@ -119,7 +120,7 @@ class Any_(Record):
         return False
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class Not(Record):
     """Holds when its part does not (`not:`)."""
 

@@ -24,7 +24,7 @@ MEDIUM_MARGIN = 3
 LEVELS = ("low", "medium", "high")
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class Verdict(Record):
     """The outcome of one evaluation: the recommendation, the scores and the rules behind them."""
 
@@ -106,10 +106,7 @@ def decide(ruleset: RuleSet, answers: Mapping[str, Any]) -> Verdict:
     scores = tally(scoring)
     requirements = tuple(sorted((r for r in fired if r.kind == "requirement"), key=_rule_id))
     unmet = unmet_requirements(requirements)
-    order = ranking(scores, unmet)
-    winner = order[0]
-    rivals = [option for option in order[1:] if len(unmet[option]) == len(unmet[winner])]
-    runner_up = rivals[0] if rivals else None
+    winner, runner_up = top_two(scores, unmet)
     tie = runner_up is not None and scores[runner_up] == scores[winner]
     margin = scores[winner] - scores[runner_up] if runner_up else None
     scoring.sort(key=_decisiveness(winner, runner_up))
@@ -117,6 +114,22 @@ def decide(ruleset: RuleSet, answers: Mapping[str, Any]) -> Verdict:
     blocked = any(rule.severity == "blocking" for rule in caveats)
     level = confidence(not unmet[winner], scores[winner], margin, tie, blocked)
     return Verdict(winner, level, scores, runner_up, tie, unmet, requirements, tuple(scoring), caveats)
+
+
+def top_two(scores: Mapping[str, int], unmet: Mapping[str, tuple[str, ...]]) -> tuple[str, str | None]:
+    """The recommendation and its runner-up: the next option as close to meeting every need."""
+    order = ranking(scores, unmet)
+    winner = order[0]
+    rivals = [option for option in order[1:] if len(unmet[option]) == len(unmet[winner])]
+    return winner, (rivals[0] if rivals else None)
+
+
+def outcome(fired: list[Rule]) -> tuple[str, int, tuple[str, ...]]:
+    """Only the recommendation, its lead and the requirements it fails: what flips need, fast."""
+    scores = tally([rule for rule in fired if rule.effects])
+    unmet = unmet_requirements(tuple(rule for rule in fired if rule.kind == "requirement"))
+    winner, runner_up = top_two(scores, unmet)
+    return winner, (scores[winner] - scores[runner_up] if runner_up else 0), unmet[winner]
 
 
 def _rule_id(rule: Rule) -> str:

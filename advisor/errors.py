@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from advisor.records import Record
+
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
@@ -24,8 +26,8 @@ EXIT_REFUSED = 3
 EXIT_INTERRUPTED = 130
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
+@dataclass(repr=False, eq=False)
+class Problem(Record):
     """One diagnostic about a data file, printed as PATH:LINE:COL: error[CODE]: message (hint)."""
 
     path: str
@@ -38,6 +40,10 @@ class Problem:
     def __str__(self) -> str:
         text = f"{printable(self.path)}:{self.line}:{self.col}: error[{self.code}]: {printable(self.message)}"
         return f"{text} ({printable(self.hint)})" if self.hint else text
+
+    def position(self) -> tuple[str, int, int, str, str, str]:
+        """The order problems are reported in: by file, line and column, then code and text."""
+        return self.path, self.line, self.col, self.code, self.message, self.hint
 
 
 class AdvisorError(Exception):
@@ -56,7 +62,7 @@ class DataError(InputError):
     """One or more located problems in data files (exit 2)."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems)
+        self.problems = sorted(problems, key=Problem.position)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

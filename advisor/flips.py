@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from advisor.conditions import tests_in
-from advisor.engine import Verdict, decide
+from advisor.engine import Verdict, outcome
 from advisor.questions import Question
 from advisor.records import Record
 from advisor.rules import RuleSet
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class Flip(Record):
     """One answer that, changed alone, changes the recommendation."""
 
@@ -34,25 +34,35 @@ def find(ruleset: RuleSet, answers: Mapping[str, Any], verdict: Verdict) -> list
     """Every single-answer change that changes the verdict, most decisive first."""
     found = []
     order = list(ruleset.questions.questions)
+    fires = [holds(answers) for _, holds in ruleset.compiled]
     for question in ruleset.questions.questions.values():
-        found.extend(_flips_for(ruleset, answers, verdict, question))
+        found.extend(_flips_for(ruleset, answers, fires, verdict, question))
     found.sort(key=lambda flip: (-flip.margin, order.index(flip.question)))
     return found
 
 
-def _flips_for(ruleset: RuleSet, answers: Mapping[str, Any], verdict: Verdict, question: Question) -> list[Flip]:
+def _changed(
+    ruleset: RuleSet, answers: Mapping[str, Any], fires: list[bool], question_id: str, answer: Any
+) -> tuple[str, int, tuple[str, ...]]:
+    """The outcome with one answer changed, re-evaluating only the rules that test that question."""
+    changed = {**answers, question_id: answer}
+    now = list(fires)
+    for index in ruleset.dependents.get(question_id, ()):
+        now[index] = ruleset.compiled[index][1](changed)
+    return outcome([rule for (rule, _), on in zip(ruleset.compiled, now, strict=True) if on])
+
+
+def _flips_for(
+    ruleset: RuleSet, answers: Mapping[str, Any], fires: list[bool], verdict: Verdict, question: Question
+) -> list[Flip]:
     flips: dict[str, Flip] = {}
     current = answers[question.id]
     for candidate in _candidates(ruleset, question, current):
-        changed = {**answers, question.id: candidate}
-        result = decide(ruleset, changed)
-        if result.recommendation == verdict.recommendation:
+        recommendation, margin, unmet = _changed(ruleset, answers, fires, question.id, candidate)
+        if recommendation == verdict.recommendation:
             continue
         # Keep one flip per new verdict: the first candidate is the smallest change.
-        flips.setdefault(
-            result.recommendation,
-            Flip(question.id, candidate, result.recommendation, result.margin, result.unmet[result.recommendation]),
-        )
+        flips.setdefault(recommendation, Flip(question.id, candidate, recommendation, margin, unmet))
     return list(flips.values())
 
 

@@ -6,7 +6,6 @@ file is the wizard's order.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,9 @@ from advisor.yamlsrc import load_file
 TYPES = ("choice", "bool", "int")
 # Yes/no questions take yes/no as well as true/false, in files, --set and the wizard.
 YES_NO = {"true": True, "false": False, "yes": True, "no": False}
-ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class Choice(Record):
     """One allowed value of a choice question, with the label the wizard shows."""
 
@@ -30,7 +28,7 @@ class Choice(Record):
     label: str
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class Question(Record):
     """One question of the bank: its type, allowed values, default, help and `ask_when`."""
 
@@ -103,7 +101,7 @@ class Question(Record):
         return f"allowed: {self.allowed()}"
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class QuestionBank(Record):
     """The questions in the wizard's order, by id."""
 

@@ -1,8 +1,12 @@
-"""One `__repr__` for the advisor's frozen dataclasses, declared `@dataclass(frozen=True, repr=False)`.
+"""The advisor's model records: dataclasses declared `@dataclass(repr=False, eq=False)` + `Record`.
 
-dataclasses writes and compiles a `__repr__` for every class at import time; on the start-up
-path that was a third of the advisor's own import cost. This single method shows the same
-text (fields marked `repr=False` left out), so test failures and debugging read as before.
+They are records the loader builds once and nothing changes afterwards (immutable by
+convention, compared by identity). dataclasses writes and compiles code at import time for
+every method it generates, and on the start-up path that was the largest part of the
+advisor's own cost: a generated `__repr__` a third of it, `frozen=True` (whose `__setattr__`,
+`__delattr__` and slower `__init__` are generated too) and `__eq__`/`__hash__` most of the
+rest. So only `__init__` is generated, and this single `__repr__` shows the same text
+(fields marked `repr=False` left out), so test failures and debugging read as before.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ declared in advisor/schema.py; which files hold rules is decided by their top-le
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,13 +36,9 @@ KINDS = ("score", "caveat", "requirement")
 SEVERITIES = ("blocking", "important", "note")
 DEFAULT_SEVERITY = "important"  # caveats written before severities existed keep being shown
 EFFECT_RANGE = (-5, 5)
-RULE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-# https only, and none of the characters that could break out of an HTML attribute or a
-# Markdown link (quotes, angle brackets, backslashes, backticks, whitespace).
-SOURCE_URL = re.compile(r"^https://[^\s/\"'<>\\`]+\.[^\s\"'<>\\`]+$")
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class Rule(Record):
     """One rule: when it fires, what it does to each option, why, and where it is written."""
 
@@ -74,7 +69,7 @@ class Rule(Record):
         return f"{self.path}:{self.line}"
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class RuleSet(Record):
     """The question bank and every rule, shipped and the user's, in load order."""
 
@@ -89,12 +84,25 @@ class RuleSet(Record):
         """Each rule with its condition as one function, built on first use (engine.firing)."""
         return tuple((rule, conditions.compiled(rule.when)) for rule in self.rules)
 
+    @cached_property
+    def dependents(self) -> dict[str, tuple[int, ...]]:
+        """Question id -> the positions of the rules whose condition tests it.
+
+        A rule's outcome depends only on the questions it tests, so a flip (one answer
+        changed) re-evaluates just these.
+        """
+        found: dict[str, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            for question_id in {test.question.id for test in conditions.tests_in(rule.when)}:
+                found.setdefault(question_id, []).append(index)
+        return {question_id: tuple(indexes) for question_id, indexes in found.items()}
+
     def __getstate__(self) -> dict[str, Any]:
-        # Pickled (advisor.precompiled) without the compiled functions, rebuilt on first use.
-        return {key: value for key, value in self.__dict__.items() if key != "compiled"}
+        # Pickled (advisor.precompiled) without what is derived on first use.
+        return {key: value for key, value in self.__dict__.items() if key not in ("compiled", "dependents")}
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(repr=False, eq=False)
 class Case(Record):
     """One entry of a `*.cases.yaml`: answers and the rules that must and must not fire."""
 

@@ -34,6 +34,13 @@ JSON_SCHEMA_PATH = ROOT / "rules" / "rules.schema.json"
 DOCS_DIR = ROOT / "docs"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
+# Kept here, with the only code that validates against them (not on the start-up path).
+RULE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# https only, and none of the characters that could break out of an HTML attribute or a
+# Markdown link (quotes, angle brackets, backslashes, backticks, whitespace).
+SOURCE_URL = re.compile(r"^https://[^\s/\"'<>\\`]+\.[^\s\"'<>\\`]+$")
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
 
 def _quoted(values: tuple[str, ...], last: str = " or ") -> str:
     names = [f"`{value}`" for value in values]
@@ -150,7 +157,7 @@ class Version(Type):
 class Source(Type):
     def check(self, checker: Checker, loc: Loc, name: str) -> Any:
         value = checker.get(loc)
-        if not isinstance(value, str) or not rules.SOURCE_URL.match(value):
+        if not isinstance(value, str) or not SOURCE_URL.match(value):
             checker.add(
                 loc,
                 "bad-source",
@@ -164,7 +171,7 @@ class Source(Type):
         return "an `https://` URL"
 
     def json(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": rules.SOURCE_URL.pattern}
+        return {"type": "string", "pattern": SOURCE_URL.pattern}
 
 
 class ListOf(Type):
@@ -267,7 +274,7 @@ class Answers(Type):
     def json(self) -> dict[str, Any]:
         return {
             "type": ["object", "null"],
-            "propertyNames": {"pattern": questions.ID_PATTERN.pattern},
+            "propertyNames": {"pattern": ID_PATTERN.pattern},
             "additionalProperties": ANSWER_VALUE,
         }
 
@@ -289,7 +296,7 @@ class RuleRef(Type):
         return "a rule id"
 
     def json(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": rules.RULE_ID.pattern}
+        return {"type": "string", "pattern": RULE_ID.pattern}
 
 
 class Items(Type):
@@ -385,7 +392,7 @@ RULE = Shape(
     (
         required(
             "id",
-            Id("rule id", rules.RULE_ID, "kebab-case", "beat-single-instance"),
+            Id("rule id", RULE_ID, "kebab-case", "beat-single-instance"),
             "unique across every loaded file",
         ),
         required("title", Text(100), "one line, shown in the verdict and the report"),
@@ -454,7 +461,7 @@ QUESTION = Shape(
     (
         required(
             "id",
-            Id("question id", questions.ID_PATTERN, "snake_case", "team_size"),
+            Id("question id", ID_PATTERN, "snake_case", "team_size"),
             "unique; answers, conditions and `--set` name the question by it",
         ),
         required("type", OneOf(questions.TYPES, "question type"), "what kind of answer it takes"),
@@ -781,7 +788,7 @@ def condition_json() -> dict[str, Any]:
             "not": {"$ref": "#/$defs/condition"},
             "always": {"const": True},
         },
-        "propertyNames": {"pattern": questions.ID_PATTERN.pattern},
+        "propertyNames": {"pattern": ID_PATTERN.pattern},
         "additionalProperties": {"anyOf": [ANSWER_VALUE, test]},
     }
 

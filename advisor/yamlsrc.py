@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from advisor.errors import DataError, InputError, Problem
+from advisor.records import Record
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -42,8 +43,8 @@ _LEGACY_NUMBER = re.compile(r"^[-+]?(0[0-7_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9
 _FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass
-class Doc:
+@dataclass(repr=False, eq=False)
+class Doc(Record):
     """A loaded YAML document: plain data plus the position of every key and value."""
 
     path: str
