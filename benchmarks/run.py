@@ -207,7 +207,8 @@ def main() -> None:
     results = {
         "python": sys.version.split()[0],
         "cores": os.cpu_count(),
-        "startup": startup(runs),
+        # Start-up figures are the noisiest (tens of milliseconds each): three times the runs.
+        "startup": startup(3 * runs),
         "scaffolding": scaffolding(max(3, runs // 2)),
         "engine": engine_throughput(quick),
     }
