@@ -76,35 +76,29 @@ class LazyGroup(SuggestingGroup):
         return self.commands[cmd_name]
 
 
-# -h as well as --help, on every command.
-_HELP = {"help_option_names": ["-h", "--help"]}
+# Every Typer app here: plain text, our own error boundary, and -h as well as --help.
+_TYPER: dict[str, Any] = {
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
 app = typer.Typer(
     cls=LazyGroup,
-    help="Choose Celery, Crossbar.io or both, with reasons you can check.",
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    help="Choose Celery, Crossbar.io, both, or neither yet, with reasons you can check.",
     no_args_is_help=False,
-    context_settings=_HELP,
+    **_TYPER,
 )
 _COMMANDS: dict[str, typer.Typer] = {}
 
 
 def _command(name: str) -> Callable[[CommandFunction], CommandFunction]:
     """Register a subcommand as a one-command Typer app that LazyGroup builds on demand."""
-    single = typer.Typer(
-        pretty_exceptions_enable=False, rich_markup_mode=None, add_completion=False, context_settings=_HELP
-    )
+    single = typer.Typer(add_completion=False, **_TYPER)
     _COMMANDS[name] = single
     return single.command(name)
 
 
-rules_app = typer.Typer(
-    cls=SuggestingGroup,
-    help="Browse and check the rules.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    context_settings=_HELP,
-)
+rules_app = typer.Typer(cls=SuggestingGroup, help="Browse and check the rules.", no_args_is_help=True, **_TYPER)
 _state = {"debug": False}
 
 
