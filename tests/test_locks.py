@@ -59,17 +59,17 @@ def test_the_test_lock_satisfies_everything_pyproject_asks_for() -> None:
     wanted = list(meta["dependencies"])
     for extra in meta["optional-dependencies"].values():
         wanted += extra
-    locked = pins(LOCKS / "test.txt")
+    locked = pins(LOCKS / "test-requirements.txt")
     assert len(wanted) >= 10
     for text in wanted:
         requirement = Requirement(text)
         name = canonicalize_name(requirement.name)
-        assert name in locked, f"{text} is not in requirements/test.txt: run bash scripts/lock"
+        assert name in locked, f"{text} is not in requirements/test-requirements.txt: run bash scripts/lock"
         assert requirement.specifier.contains(locked[name], prereleases=True), f"{text} vs {locked[name]}"
 
 
 def test_the_advice_lock_is_the_test_locks_versions() -> None:
-    advice, test = pins(LOCKS / "advice.txt"), pins(LOCKS / "test.txt")
+    advice, test = pins(LOCKS / "advice-requirements.txt"), pins(LOCKS / "test-requirements.txt")
     assert {"typer", "pyyaml", "jinja2", "cookiecutter"} <= set(advice)
     assert {"celery", "autobahn", "pytest"}.isdisjoint(advice), "advice installs only what advice needs"
     assert {name: test.get(name) for name in advice} == advice
@@ -82,12 +82,12 @@ def test_crossbar_is_pinned_exactly_as_asked() -> None:
         if line and not line.startswith("#")
     ]
     assert [str(r.specifier) for r in asked if r.name == "crossbar"] == ["==26.10.1"]
-    assert pins(LOCKS / "crossbar.txt")["crossbar"] == "26.10.1"
+    assert pins(LOCKS / "crossbar-requirements.txt")["crossbar"] == "26.10.1"
 
 
 def test_this_environment_was_installed_from_the_test_lock() -> None:
     # scripts/setup installs the lock with --require-hashes --no-deps: every locked version is here.
-    locked = pins(LOCKS / "test.txt")
+    locked = pins(LOCKS / "test-requirements.txt")
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
     differing = {
         name: (version, installed.get(name)) for name, version in locked.items() if installed.get(name) != version

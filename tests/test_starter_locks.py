@@ -170,17 +170,17 @@ def test_celery_and_kombu_stay_below_5_7(variant: str, projects: dict[str, Path]
 
 
 def test_the_router_lock_is_the_crossbar_the_advisor_tests_with() -> None:
-    """crossbar == the version the advisor writes into projects, and the same files as requirements/crossbar.txt
+    """crossbar == the version the advisor writes into projects, and the same files as requirements/crossbar-requirements.txt
     (the router the generated examples' tests run against)."""
     text = (LOCKS / "crossbar.txt").read_text(encoding="utf-8")
     assert [version for version, _, _ in pins(text)["crossbar"]] == [Version(scaffold.CROSSBAR_VERSION)]
-    assert pins(text) == pins((ROOT / "requirements" / "crossbar.txt").read_text(encoding="utf-8"))
+    assert pins(text) == pins((ROOT / "requirements" / "crossbar-requirements.txt").read_text(encoding="utf-8"))
 
 
 def test_shared_versions_are_those_of_the_advisor_test_environment() -> None:
-    """Whatever a starter's test lock shares with requirements/test.txt has the same version there, so the
+    """Whatever a starter's test lock shares with requirements/test-requirements.txt has the same version there, so the
     generated examples, whose tests run in the advisor's .venv, test the versions the starters ship."""
-    advisor = pins((ROOT / "requirements" / "test.txt").read_text(encoding="utf-8"))
+    advisor = pins((ROOT / "requirements" / "test-requirements.txt").read_text(encoding="utf-8"))
     compared = 0
     for variant in VARIANTS:
         for name, entries in pins((LOCKS / f"{variant}-test.txt").read_text(encoding="utf-8")).items():
