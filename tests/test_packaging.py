@@ -45,7 +45,8 @@ def test_built_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     # The locked versions, hash-checked, then the wheel alone: what the lock promises, not today's PyPI.
-    lock = ["-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "-r", str(ROOT / "requirements/advice-requirements.txt")]
+    advice_lock = ROOT / "requirements" / "advice-requirements.txt"
+    lock = ["-m", "pip", "install", "-q", "--require-hashes", "--no-deps", "-r", str(advice_lock)]
     subprocess.run([str(python), *lock], check=True, capture_output=True)
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, capture_output=True
