@@ -170,8 +170,8 @@ def test_celery_and_kombu_stay_below_5_7(variant: str, projects: dict[str, Path]
 
 
 def test_the_router_lock_is_the_crossbar_the_advisor_tests_with() -> None:
-    """crossbar == the version the advisor writes into projects, and the same files as requirements/crossbar-requirements.txt
-    (the router the generated examples' tests run against)."""
+    """crossbar == the version the advisor writes into projects, and the same files as the
+    advisor's requirements/crossbar-requirements.txt (the router the examples' tests run against)."""
     text = (LOCKS / "crossbar.txt").read_text(encoding="utf-8")
     assert [version for version, _, _ in pins(text)["crossbar"]] == [Version(scaffold.CROSSBAR_VERSION)]
     assert pins(text) == pins((ROOT / "requirements" / "crossbar-requirements.txt").read_text(encoding="utf-8"))
