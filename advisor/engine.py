@@ -101,12 +101,7 @@ def confidence(verdict_fits: bool, score: int, margin: int | None, tie: bool, bl
 def decide(ruleset: RuleSet, answers: Mapping[str, Any]) -> Verdict:
     """Evaluate every rule and return the verdict with its reasons, most decisive first."""
     fired = firing(ruleset, answers)
-    # Only score rules carry effects; kinds are compared directly here, the engine's hot loop.
-    scoring = [rule for rule in fired if rule.effects]
-    scores = tally(scoring)
-    requirements = tuple(sorted((r for r in fired if r.kind == "requirement"), key=_rule_id))
-    unmet = unmet_requirements(requirements)
-    winner, runner_up = top_two(scores, unmet)
+    scoring, scores, requirements, unmet, winner, runner_up = _rank(fired)
     tie = runner_up is not None and scores[runner_up] == scores[winner]
     margin = scores[winner] - scores[runner_up] if runner_up else None
     scoring.sort(key=_decisiveness(winner, runner_up))
@@ -116,20 +111,31 @@ def decide(ruleset: RuleSet, answers: Mapping[str, Any]) -> Verdict:
     return Verdict(winner, level, scores, runner_up, tie, unmet, requirements, tuple(scoring), caveats)
 
 
+def outcome(fired: list[Rule]) -> tuple[str, int, tuple[str, ...]]:
+    """Only the recommendation, its lead and the requirements it fails: what flips need, fast."""
+    _, scores, _, unmet, winner, runner_up = _rank(fired)
+    return winner, (scores[winner] - scores[runner_up] if runner_up else 0), unmet[winner]
+
+
+def _rank(
+    fired: list[Rule],
+) -> tuple[list[Rule], dict[str, int], tuple[Rule, ...], dict[str, tuple[str, ...]], str, str | None]:
+    """What every verdict starts from: the scoring rules, the scores, the requirements, the top two."""
+    # Only score rules carry effects; kinds are compared directly here, the engine's hot loop.
+    scoring = [rule for rule in fired if rule.effects]
+    scores = tally(scoring)
+    requirements = tuple(sorted((r for r in fired if r.kind == "requirement"), key=_rule_id))
+    unmet = unmet_requirements(requirements)
+    winner, runner_up = top_two(scores, unmet)
+    return scoring, scores, requirements, unmet, winner, runner_up
+
+
 def top_two(scores: Mapping[str, int], unmet: Mapping[str, tuple[str, ...]]) -> tuple[str, str | None]:
     """The recommendation and its runner-up: the next option as close to meeting every need."""
     order = ranking(scores, unmet)
     winner = order[0]
     rivals = [option for option in order[1:] if len(unmet[option]) == len(unmet[winner])]
     return winner, (rivals[0] if rivals else None)
-
-
-def outcome(fired: list[Rule]) -> tuple[str, int, tuple[str, ...]]:
-    """Only the recommendation, its lead and the requirements it fails: what flips need, fast."""
-    scores = tally([rule for rule in fired if rule.effects])
-    unmet = unmet_requirements(tuple(rule for rule in fired if rule.kind == "requirement"))
-    winner, runner_up = top_two(scores, unmet)
-    return winner, (scores[winner] - scores[runner_up] if runner_up else 0), unmet[winner]
 
 
 def _rule_id(rule: Rule) -> str:
