@@ -1,8 +1,12 @@
 """Fixtures for the Crossbar side: a real router, the backend component and headless Chromium.
 
-Everything runs on 127.0.0.1 on free ports with secrets made up for this run; every process
-is stopped by its pid. What is missing (crossbar, Chromium, autobahn.min.js, playwright)
-fails the tests at once with a message saying how to install it: these tests never skip.
+The router starts through `python -m <package>.router`, the backend through `python -m
+<package>.backend`: the commands scripts/run and docker compose run. mirakuru starts them
+and waits until they are ready (the router answers HTTP; the backend logged that it has
+registered), and stops each by its pid (and its process group) afterwards. Everything runs on
+127.0.0.1 on free ports with secrets made up for this run. What is missing (crossbar,
+Chromium, autobahn.min.js, playwright) fails the tests at once with a message saying how to
+install it: these tests never skip.
 """
 
 from __future__ import annotations
@@ -12,13 +16,16 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Self
 
 import pytest
 from autobahn.asyncio.wamp import ApplicationSession
@@ -26,17 +33,27 @@ from autobahn.asyncio.websocket import WampWebSocketClientFactory
 from autobahn.wamp import auth
 from autobahn.wamp.serializer import JsonSerializer
 from autobahn.wamp.types import ComponentConfig
+from mirakuru import Executor, HTTPExecutor
+from mirakuru.exceptions import ExecutorError
 
 from import_tracker import router as launcher
-from import_tracker.devstack import Proc, StartError, free_port, stop
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PACKAGE = "import_tracker"
 REALM = PACKAGE
 HYBRID = True
 # Where and how a developer's own router listens (.env, environment): never for the tests' routers.
-ROUTER_SETTINGS = ("ROUTER_HOST", "ROUTER_PORT", "ROUTER_ORIGINS", "PUBLISHER_ALLOW_FROM")
+ROUTER_SETTINGS = (
+    "ROUTER_HOST",
+    "ROUTER_PORT",
+    "ROUTER_INTERNAL_PORT",
+    "ROUTER_ORIGINS",
+    "ROUTER_PROXIES",
+    "PUBLISHER_ALLOW_FROM",
+)
+READY_LINE = "backend ready"  # what the backend prints once its procedures are registered
 START_TIMEOUT = 60.0  # seconds for the router to answer (Crossbar imports a lot on start)
+BACKEND_TIMEOUT = 30.0  # seconds for a backend to join and register
 WAMP_TIMEOUT = 10.0  # seconds for any single WAMP exchange in a test
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -49,17 +66,63 @@ CHROMIUM_ARGS = [
 ]
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def process_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` for a started process, the router settings it does not set blanked out.
+
+    mirakuru starts processes with os.environ updated by the variables it is given, so a
+    setting left out here would come from the developer's shell instead; empty means unset.
+    """
+    return {**dict.fromkeys(ROUTER_SETTINGS, ""), **env}
+
+
+class LoggedExecutor(Executor):
+    """A process whose output goes to `log`; started once a line with `banner` is logged.
+
+    (mirakuru's OutputExecutor reads a pipe, which a long-running process would fill.)
+    """
+
+    def __init__(self, command: list[str], log: Path, banner: str, **kwargs: Any) -> None:
+        self.log = log
+        self.banner = banner.encode()
+        self._offset = 0
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self._sink = open(log, "ab")  # noqa: SIM115 (open for the executor's lifetime; closed in close())
+        super().__init__(command, stdin=subprocess.DEVNULL, stdout=self._sink, stderr=subprocess.STDOUT, **kwargs)
+
+    def start(self) -> Self:
+        self._offset = self.log.stat().st_size  # only lines logged by this start count
+        return super().start()
+
+    def pre_start_check(self) -> bool:
+        return False  # nothing else runs with this configuration
+
+    def after_start_check(self) -> bool:
+        with open(self.log, "rb") as handle:
+            handle.seek(self._offset)
+            return self.banner in handle.read()
+
+    def close(self) -> None:
+        self._sink.close()
+
+
 @dataclass
 class RouterStack:
     """A running router: where it listens and the environment the other processes need."""
 
-    proc: Proc
+    proc: HTTPExecutor
     port: int
     env: dict[str, str]
     log_dir: Path
     cbdir: Path
     host: str = "127.0.0.1"
-    backend: Proc | None = field(default=None)
+    backend: LoggedExecutor | None = field(default=None)
 
     @property
     def http_url(self) -> str:
@@ -71,13 +134,14 @@ class RouterStack:
 
 
 def router_vars() -> dict[str, str]:
-    """ROUTER_PORT (a free port) and fresh secrets for one router.
+    """The router's free ports and fresh secrets for one router.
 
-    No ROUTER_HOST: the router listens where .crossbar/config.json says (127.0.0.1), and the
-    clients connect there by default.
+    ROUTER_HOST stays empty: the router listens where .crossbar/config.json says (127.0.0.1),
+    and the clients connect there by default.
     """
     values = {
         "ROUTER_PORT": str(free_port()),
+        "ROUTER_INTERNAL_PORT": str(free_port()),
         "BACKEND_SECRET": secrets.token_urlsafe(32),
     }
     if HYBRID:
@@ -101,12 +165,20 @@ def autobahn_js(env: dict[str, str]) -> Path:
     pytest.fail(launcher.AUTOBAHN_HINT, pytrace=False)
 
 
+def tail(log: Path, lines: int = 25) -> str:
+    """The last lines of a log, for failure messages."""
+    try:
+        return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
 @pytest.fixture(scope="session")
 def crossbar_bin() -> str:
     """The crossbar executable (CROSSBAR_BIN, .venv-crossbar, PATH); fails fast when missing."""
     try:
         return launcher.find_crossbar(PROJECT_DIR, os.environ)
-    except StartError as exc:
+    except launcher.StartError as exc:
         pytest.fail(str(exc), pytrace=False)
 
 
@@ -129,15 +201,62 @@ def stack_env(celery_env: dict[str, str], router_env: dict[str, str]) -> dict[st
     return {**celery_env, **router_env}
 
 
-def start_router_stack(env: dict[str, str], log_dir: Path, run_dir: Path) -> RouterStack:
-    """Start a router for `env` (fails the test with the reason when it cannot)."""
+def router_executor(env: dict[str, str], sink: IO[bytes], run_dir: Path) -> HTTPExecutor:
+    """`python -m <package>.router` for `env`, ready once its public port answers HTTP."""
+    return HTTPExecutor(
+        [sys.executable, "-m", f"{PACKAGE}.router", "--run-dir", str(run_dir)],
+        url=f"http://127.0.0.1:{env['ROUTER_PORT']}/",
+        method="GET",
+        status=200,
+        envvars=process_env(env),
+        cwd=str(PROJECT_DIR),
+        timeout=START_TIMEOUT,
+        # Crossbar exits with status 0 after SIGINT, but with 1 after a clean SIGTERM shutdown.
+        stop_signal=signal.SIGINT,
+        stdin=subprocess.DEVNULL,
+        stdout=sink,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@contextlib.contextmanager
+def running_router(env: dict[str, str], log_dir: Path, run_dir: Path, name: str = "router") -> Iterator[RouterStack]:
+    """A router started for `env`, stopped by pid on leaving (fails the test when it cannot start)."""
     autobahn_js(env)
-    port = int(env["ROUTER_PORT"])
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{name}.log"
+    with log.open("ab") as sink:
+        proc = router_executor(env, sink, run_dir)
+        try:
+            proc.start()
+        except ExecutorError as exc:
+            pytest.fail(f"could not start the Crossbar router ({exc}); last lines of {log}:\n{tail(log)}", pytrace=False)
+        port = int(env["ROUTER_PORT"])
+        try:
+            yield RouterStack(proc=proc, port=port, env=env, log_dir=log_dir, cbdir=run_dir / f"router-{port}")
+        finally:
+            proc.stop()
+
+
+def backend_executor(env: dict[str, str], log: Path) -> LoggedExecutor:
+    """`python -m <package>.backend` for `env`, started once it logs READY_LINE."""
+    return LoggedExecutor(
+        [sys.executable, "-m", f"{PACKAGE}.backend"],
+        log=log,
+        banner=READY_LINE,
+        envvars=process_env({**env, "PYTHONUNBUFFERED": "1"}),
+        cwd=str(PROJECT_DIR),
+        timeout=BACKEND_TIMEOUT,
+    )
+
+
+def start(proc: LoggedExecutor) -> LoggedExecutor:
+    """Start (or start again) `proc`; fail the test with its log when it does not get ready."""
     try:
-        proc = launcher.start_router(PROJECT_DIR, port, env, log_dir, run_dir=run_dir, timeout=START_TIMEOUT)
-    except StartError as exc:
-        pytest.fail(f"could not start the Crossbar router: {exc}", pytrace=False)
-    return RouterStack(proc=proc, port=port, env=env, log_dir=log_dir, cbdir=run_dir / f"router-{port}")
+        proc.start()
+    except ExecutorError as exc:
+        pytest.fail(f"could not start {proc.command} ({exc}); last lines of {proc.log}:\n{tail(proc.log)}", pytrace=False)
+    return proc
 
 
 @pytest.fixture(scope="session")
@@ -146,26 +265,47 @@ def router(
 ) -> Iterator[RouterStack]:
     """A real Crossbar router on a free loopback port, stopped by pid at the end."""
     env = dict(stack_env, CROSSBAR_BIN=crossbar_bin)
-    stack = start_router_stack(env, log_dir, tmp_path_factory.mktemp("crossbar-run"))
-    try:
+    with running_router(env, log_dir, tmp_path_factory.mktemp("crossbar-run")) as stack:
         yield stack
-    finally:
-        stop(stack.proc)
 
 
 @pytest.fixture(scope="session")
 def backend(router: RouterStack) -> Iterator[RouterStack]:
     """The backend component (python -m <package>.backend) joined to `router` and registered."""
-    try:
-        proc = launcher.start_backend(PROJECT_DIR, router.env, router.log_dir, timeout=30)
-    except StartError as exc:
-        pytest.fail(f"could not start the backend component: {exc}", pytrace=False)
+    proc = start(backend_executor(router.env, router.log_dir / "backend.log"))
     router.backend = proc
     try:
         yield router
     finally:
-        stop(proc)
+        proc.stop()
+        proc.close()
         router.backend = None
+
+
+BackendFactory = Callable[[RouterStack], LoggedExecutor]
+
+
+@pytest.fixture
+def start_backend() -> Iterator[BackendFactory]:
+    """Start extra backends: `start_backend(stack)` returns a started one; all are stopped afterwards.
+
+    Each has a log of its own (backend-extra-<n>.log beside the router's). A test may kill
+    one (`proc.kill()`, SIGKILL) and start it again (`start(proc)`).
+    """
+    started: list[LoggedExecutor] = []
+
+    def factory(stack: RouterStack) -> LoggedExecutor:
+        log = stack.log_dir / f"backend-extra-{len(started) + 1}-{secrets.token_hex(3)}.log"
+        proc = backend_executor(stack.env, log)
+        started.append(proc)
+        return start(proc)
+
+    try:
+        yield factory
+    finally:
+        for proc in reversed(started):
+            proc.stop()  # by its pid and process group; nothing when a test killed it last
+            proc.close()
 
 
 # --- a small asyncio WAMP client for tests ------------------------------------------------

@@ -17,12 +17,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallDetails, PublishOptions, RegisterOptions
 
 from live_board import router as launcher
-from live_board.devstack import StartError, free_port, python_env
 
 from router_fixtures import (
     PACKAGE,
@@ -30,6 +30,7 @@ from router_fixtures import (
     WAMP_TIMEOUT,
     ClientSession,
     RouterStack,
+    free_port,
     make_stack_env,
     other_local_addresses,
     resolve_once,
@@ -84,7 +85,7 @@ def test_crossbar_check_accepts_shipped_config(crossbar_bin: str) -> None:
 def test_crossbar_check_accepts_runtime_config(crossbar_bin: str, tmp_path: Path) -> None:
     """The launcher's runtime config (secrets, port and origins filled in) also passes `crossbar check`."""
     env = make_stack_env()
-    cbdir = launcher.runtime_config(PROJECT_DIR, int(env["ROUTER_PORT"]), env, run_dir=tmp_path)
+    cbdir = launcher.runtime_config(PROJECT_DIR, env, run_dir=tmp_path)
     result = crossbar_check(crossbar_bin, cbdir, env)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -102,9 +103,9 @@ def test_no_anonymous_wildcard_role() -> None:
 # --- the launcher ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [None, ""])
+@pytest.mark.parametrize("value", [None, "", "replace-with-a-long-random-secret"])
 def test_launcher_refuses_without_backend_secret(crossbar_bin: str, tmp_path: Path, value: str | None) -> None:
-    """With BACKEND_SECRET unset or empty the launcher names it and starts nothing (fail closed)."""
+    """`python -m <pkg>.router` with BACKEND_SECRET unset, empty or the .env.example placeholder names it and exits."""
     env = make_stack_env()
     env["CROSSBAR_BIN"] = crossbar_bin
     if value is None:
@@ -112,9 +113,11 @@ def test_launcher_refuses_without_backend_secret(crossbar_bin: str, tmp_path: Pa
     else:
         env["BACKEND_SECRET"] = value
     port = int(env["ROUTER_PORT"])
-    with pytest.raises(StartError, match="BACKEND_SECRET"):
-        launcher.start_router(PROJECT_DIR, port, env, tmp_path / "logs", run_dir=tmp_path / "run")
-    assert not (tmp_path / "logs").exists(), "no process may have been started"
+    command = [sys.executable, "-m", f"{PACKAGE}.router", "--run-dir", str(tmp_path / "run")]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "BACKEND_SECRET" in result.stderr
+    assert not (tmp_path / "run").exists(), "no runtime directory may have been made"
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "nothing may listen on the port"
 
@@ -123,7 +126,7 @@ def test_runtime_config_is_private_and_filled_in(tmp_path: Path) -> None:
     """The runtime node dir is 0700 with a 0600 config: secrets substituted, port/origins rewritten, web copied."""
     env = make_stack_env()
     port = int(env["ROUTER_PORT"])
-    cbdir = launcher.runtime_config(PROJECT_DIR, port, env, run_dir=tmp_path)
+    cbdir = launcher.runtime_config(PROJECT_DIR, env, run_dir=tmp_path)
     assert stat.S_IMODE(cbdir.stat().st_mode) == 0o700
     assert stat.S_IMODE((cbdir / "config.json").stat().st_mode) == 0o600
     text = (cbdir / "config.json").read_text(encoding="utf-8")
@@ -147,7 +150,7 @@ def test_runtime_config_removes_only_stopped_routers_dirs(tmp_path: Path) -> Non
     for old in (stopped, running):
         os.utime(old, (0, 0))
     env = make_stack_env()
-    launcher.runtime_config(PROJECT_DIR, int(env["ROUTER_PORT"]), env, run_dir=tmp_path)
+    launcher.runtime_config(PROJECT_DIR, env, run_dir=tmp_path)
     assert not stopped.exists()
     assert running.exists()
 
@@ -160,26 +163,40 @@ def test_runtime_config_listens_where_router_host_says(tmp_path: Path) -> None:
         env.pop("ROUTER_HOST", None)
         if host is not None:
             env["ROUTER_HOST"] = host
-        cbdir = launcher.runtime_config(PROJECT_DIR, int(env["ROUTER_PORT"]), env, run_dir=tmp_path)
+        cbdir = launcher.runtime_config(PROJECT_DIR, env, run_dir=tmp_path)
         (transport,) = web_transports(json.loads((cbdir / "config.json").read_text(encoding="utf-8")))
         return str(transport["endpoint"]["interface"])
 
     assert interface(None) == "127.0.0.1"
     assert interface("localhost") == "127.0.0.1"
     assert interface("0.0.0.0") == "0.0.0.0"  # noqa: S104
-    with pytest.raises(StartError, match="ROUTER_HOST"):
+    with pytest.raises(launcher.StartError, match="ROUTER_HOST"):
         interface("router.example")
 
 
-def test_running_router_keeps_no_secrets_on_disk_or_in_logs(backend: RouterStack) -> None:
-    """Once the router runs its runtime config is deleted, and no log contains a secret."""
+def test_running_router_keeps_no_secrets_on_disk_in_its_environment_or_logs(backend: RouterStack) -> None:
+    """The running router's secrets are in no file of its 0700 runtime dir, no router process's environment, no log.
+
+    (config.json links to an in-memory file that only the router's process holds.)
+    """
     assert stat.S_IMODE(backend.cbdir.stat().st_mode) == 0o700
-    assert not (backend.cbdir / "config.json").exists()
-    secrets_in_use = [backend.env[k] for k in ("BACKEND_SECRET", "PUBLISHER_SECRET") if k in backend.env]
-    for log in backend.log_dir.glob("*.log"):
-        text = log.read_text(errors="replace")
+    assert (backend.cbdir / "config.json").is_symlink()
+    secrets_in_use = [backend.env[k] for k in ("BACKEND_SECRET", "PUBLISHER_KEY", "PUBLISHER_SECRET") if k in backend.env]
+    files = [path for path in backend.cbdir.rglob("*") if path.is_file() and not path.is_symlink()]
+    logs = list(backend.log_dir.glob("*.log"))
+    assert files and logs
+    for path in files + logs:
+        text = path.read_text(errors="replace")
         for secret in secrets_in_use:
-            assert secret not in text, f"a secret leaked into {log.name}"
+            assert secret not in text, f"a secret is in {path}"
+    assert backend.proc.process is not None
+    controller = psutil.Process(backend.proc.process.pid)
+    processes = [controller, *controller.children(recursive=True)]
+    assert len(processes) >= 2, "Crossbar's controller and its router worker"
+    for process in processes:
+        environment = "\n".join(process.environ().values())
+        for secret in secrets_in_use:
+            assert secret not in environment, f"a secret is in the environment of {process.name()}"
 
 
 # --- the running router ----------------------------------------------------------------------
@@ -386,7 +403,7 @@ def _backend_cmd() -> list[str]:
 
 def test_backend_refuses_to_start_without_secret() -> None:
     """`python -m <pkg>.backend` without BACKEND_SECRET exits at once with a message naming it."""
-    env = python_env(make_stack_env())
+    env = make_stack_env()
     del env["BACKEND_SECRET"]
     result = subprocess.run(_backend_cmd(), env=env, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode != 0
@@ -395,7 +412,7 @@ def test_backend_refuses_to_start_without_secret() -> None:
 
 def test_backend_gives_up_when_router_is_down() -> None:
     """With no router listening the backend stops retrying after BACKEND_MAX_RETRIES and exits non-zero."""
-    env = python_env(make_stack_env())
+    env = make_stack_env()
     env.update(ROUTER_PORT=str(free_port()), BACKEND_MAX_RETRIES="1")
     result = subprocess.run(_backend_cmd(), env=env, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
