@@ -223,7 +223,8 @@ def running_router(env: dict[str, str], log_dir: Path, run_dir: Path, name: str 
         try:
             proc.start()
         except ExecutorError as exc:
-            pytest.fail(f"could not start the Crossbar router ({exc}); last lines of {log}:\n{tail(log)}", pytrace=False)
+            reason = f"could not start the Crossbar router ({exc}); last lines of {log}:\n{tail(log)}"
+            pytest.fail(reason, pytrace=False)
         port = int(env["ROUTER_PORT"])
         try:
             yield RouterStack(proc=proc, port=port, env=env, log_dir=log_dir, cbdir=run_dir / f"router-{port}")
@@ -248,7 +249,8 @@ def start(proc: LoggedExecutor) -> LoggedExecutor:
     try:
         proc.start()
     except ExecutorError as exc:
-        pytest.fail(f"could not start {proc.command} ({exc}); last lines of {proc.log}:\n{tail(proc.log)}", pytrace=False)
+        reason = f"could not start {proc.command} ({exc}); last lines of {proc.log}:\n{tail(proc.log)}"
+        pytest.fail(reason, pytrace=False)
     return proc
 
 

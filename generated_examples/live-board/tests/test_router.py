@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]  # (no stubs installed; only Process is used)
 import pytest
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import CallDetails, PublishOptions, RegisterOptions
@@ -181,7 +181,8 @@ def test_running_router_keeps_no_secrets_on_disk_in_its_environment_or_logs(back
     """
     assert stat.S_IMODE(backend.cbdir.stat().st_mode) == 0o700
     assert (backend.cbdir / "config.json").is_symlink()
-    secrets_in_use = [backend.env[k] for k in ("BACKEND_SECRET", "PUBLISHER_KEY", "PUBLISHER_SECRET") if k in backend.env]
+    names = ("BACKEND_SECRET", "PUBLISHER_KEY", "PUBLISHER_SECRET")
+    secrets_in_use = [backend.env[name] for name in names if name in backend.env]
     files = [path for path in backend.cbdir.rglob("*") if path.is_file() and not path.is_symlink()]
     logs = list(backend.log_dir.glob("*.log"))
     assert files and logs

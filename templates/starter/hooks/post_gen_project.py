@@ -26,6 +26,7 @@ CROSSBAR_FILES = [
     f"{SRC}/router.py", f"{SRC}/backend.py", ".crossbar", "web",
     "requirements/crossbar.in", "requirements/crossbar.txt",
     "tests/test_router.py", "tests/test_browser.py", "tests/router_fixtures.py",
+    "tests/test_backend_scale.py", "tests/test_router_proxies.py",
 ]
 HYBRID_FILES = [f"{SRC}/bridge.py", f"{SRC}/jobs.py", "tests/test_hybrid.py"]
 BEAT_FILES = ["tests/test_beat.py"]

@@ -17,7 +17,8 @@ closed). The runtime directory (mode 0700, default .crossbar/run/router-<port>/)
 - a copy of web/ with autobahn.min.js;
 - with ROUTER_PROXIES=N (N >= 1), N Crossbar proxy workers that serve the public transport
   (the page and WebSocket) on the same port and forward WAMP to the router worker over a Unix
-  socket inside the private directory ("Proxy Workers" in https://crossbar.io/docs/).
+  socket inside the private directory
+  (https://github.com/crossbario/crossbar/blob/master/docs/Proxy-Workers.rst).
 
 On Linux the filled-in config never touches the disk: config.json is a link to an in-memory
 file that only the router's process holds; elsewhere it is a 0600 file. The variables it uses
@@ -365,8 +366,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     _config_for_exec(cbdir, config)
     # Crossbar reads the secrets from its config; it needs none of them in its environment.
     crossbar_env = {name: value for name, value in env.items() if name not in used}
-    argv_ = [crossbar, "start", "--cbdir", str(cbdir), "--loglevel", "info", "--color", "false"]
-    os.execve(crossbar, argv_, crossbar_env)
+    command = [crossbar, "start", "--cbdir", str(cbdir), "--loglevel", "info", "--color", "false"]
+    os.execve(crossbar, command, crossbar_env)  # noqa: S606 (no shell: the arguments are ours)
 
 
 if __name__ == "__main__":

@@ -229,6 +229,15 @@ def python_env(env: Mapping[str, str]) -> dict[str, str]:
     return child
 
 
+def tcp_accepts(host: str, port: int) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def load_env_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines of a .env file (no shell: quotes around a value are removed, nothing else)."""
     values: dict[str, str] = {}
@@ -275,17 +284,18 @@ class Stack:
                 getattr(self, f"_start_{component}")()
 
     def _start_router(self) -> None:
-        from . import router
-
         port = int(self.env["ROUTER_PORT"]) if self.env.get("ROUTER_PORT") else free_port()
         self.env.update(ROUTER_HOST=self.env.get("ROUTER_HOST") or "127.0.0.1", ROUTER_PORT=str(port))
-        self.procs.append(router.start_router(PROJECT_DIR, port, self.env, self.log_dir))
+        # `python -m <package>.router` fills in the config and becomes `crossbar start`.
+        argv = [sys.executable, "-m", f"{PACKAGE}.router"]
+        ready = lambda: tcp_accepts("127.0.0.1", port)  # noqa: E731
+        self.procs.append(start_process("router", argv, python_env(self.env), PROJECT_DIR, self.log_dir, ready, 60))
         self.lines.append(f"router    http://127.0.0.1:{port}/  (open it in a browser)")
 
     def _start_backend(self) -> None:
-        from . import router
-
-        self.procs.append(router.start_backend(PROJECT_DIR, self.env, self.log_dir))
+        argv = [sys.executable, "-m", f"{PACKAGE}.backend"]
+        ready = logged(self.log_dir / "backend.log", "backend ready")
+        self.procs.append(start_process("backend", argv, python_env(self.env), PROJECT_DIR, self.log_dir, ready, 30))
         self.lines.append("backend   WAMP component (backend.py), authenticated as 'backend'")
 
     def wait(self) -> Proc:

@@ -23,13 +23,13 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import txaio
 from autobahn.asyncio.component import Component
 from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.types import PublishOptions
+from autobahn.wamp.types import PublishOptions, RegisterOptions
 
 {%- if cookiecutter.stack == "hybrid" %}
 
@@ -51,11 +51,47 @@ ENQUEUE_TIMEOUT = 10.0  # seconds; Celery's producer can block for long when the
 {%- endif %}
 READY_LINE = "backend ready"
 MAX_NAME_LENGTH = 100
+DRAIN_TIMEOUT = 10.0  # seconds a stopping backend waits for the calls it is running
 
 log = logging.getLogger(f"{PACKAGE}.backend")
 
 
-def make_component(env: Mapping[str, str]) -> Component:
+class Drain:
+    """A graceful stop, so that backends can be restarted one at a time without failing calls.
+
+    On SIGTERM the backend first unregisters its procedures (the router sends new calls to
+    the other backends), then lets the calls it is running finish, and only then leaves.
+    """
+
+    def __init__(self) -> None:
+        self.registrations: list[Any] = []
+        self.running = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    def counted(self, handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        """`handler`, counted among the running calls while it runs."""
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.running += 1
+            self.idle.clear()
+            try:
+                return await handler(*args, **kwargs)
+            finally:
+                self.running -= 1
+                if not self.running:
+                    self.idle.set()
+
+        return call
+
+    async def __call__(self) -> None:
+        for registration in self.registrations:
+            if registration.active:
+                await registration.unregister()
+        await asyncio.wait_for(self.idle.wait(), DRAIN_TIMEOUT)
+
+
+def make_component(env: Mapping[str, str], drain: Drain | None = None) -> Component:
     """Build the component from the environment (BACKEND_SECRET is required)."""
     secret = env.get("BACKEND_SECRET")
     if not secret:
@@ -79,9 +115,16 @@ def make_component(env: Mapping[str, str]) -> Component:
     )
 
     state = {"count": 0}
+    # Shared registrations: several backends may register the same procedures and the router
+    # spreads the calls over them, so backends can be scaled out and restarted one at a time
+    # (https://github.com/crossbario/crossbar/blob/master/docs/Shared-Registrations.rst).
+    shared = RegisterOptions(invoke="roundrobin")
+    drain = drain or Drain()
 
     @component.on_join
     async def joined(session: Any, details: Any) -> None:
+        drain.registrations.clear()  # those of an earlier session (after a reconnect) are gone
+
         async def hello(name: str = "world") -> str:
             if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
                 raise ApplicationError(
@@ -97,7 +140,7 @@ def make_component(env: Mapping[str, str]) -> Component:
             )
             return greeting
 
-        await session.register(hello, HELLO)
+        drain.registrations.append(await session.register(drain.counted(hello), HELLO, options=shared))
 {%- if cookiecutter.stack == "hybrid" %}
 
         async def start_job(n_steps: int) -> str:
@@ -117,7 +160,7 @@ def make_component(env: Mapping[str, str]) -> Component:
                 ) from None
             return str(result.id)
 
-        await session.register(start_job, START_JOB)
+        drain.registrations.append(await session.register(drain.counted(start_job), START_JOB, options=shared))
 {%- endif %}
 
         log.info("%s (realm %s, session %s)", READY_LINE, REALM, details.session)
@@ -126,7 +169,7 @@ def make_component(env: Mapping[str, str]) -> Component:
     return component
 
 
-async def _serve(component: Component) -> int:
+async def _serve(component: Component, drain: Drain) -> int:
     loop = asyncio.get_running_loop()
     txaio.config.loop = loop  # type: ignore[attr-defined]  # txaio sets up config at import
     done = asyncio.ensure_future(component.start(loop))
@@ -136,6 +179,10 @@ async def _serve(component: Component) -> int:
     stopper = asyncio.ensure_future(stopping.wait())
     await asyncio.wait({done, stopper}, return_when=asyncio.FIRST_COMPLETED)
     if stopping.is_set() and not done.done():
+        try:
+            await drain()
+        except Exception as exc:  # noqa: BLE001 (stopping anyway: the router may be gone, or a call hangs)
+            log.info("backend stopping before its calls finished: %r", exc)
         await component.stop()
         try:
             await asyncio.wait_for(done, 5)
@@ -154,8 +201,9 @@ async def _serve(component: Component) -> int:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     txaio.use_asyncio()  # Autobahn's asyncio logging goes through the logging module
-    component = make_component(os.environ)
-    return asyncio.run(_serve(component))
+    drain = Drain()
+    component = make_component(os.environ, drain)
+    return asyncio.run(_serve(component, drain))
 
 
 if __name__ == "__main__":

@@ -315,8 +315,7 @@ def start_redis(
     )
     return proc, port
 {%- endif %}
-{%- if cookiecutter.use_celery %}
-{%- if cookiecutter.broker == "rabbitmq" %}
+{%- if cookiecutter.broker == "rabbitmq" or cookiecutter.use_crossbar %}
 
 
 def tcp_accepts(host: str, port: int) -> bool:
@@ -327,6 +326,7 @@ def tcp_accepts(host: str, port: int) -> bool:
     except OSError:
         return False
 {%- endif %}
+{%- if cookiecutter.use_celery %}
 
 
 def _celery_argv(*args: str) -> list[str]:
@@ -476,17 +476,18 @@ class Stack:
 {%- if cookiecutter.use_crossbar %}
 
     def _start_router(self) -> None:
-        from . import router
-
         port = int(self.env["ROUTER_PORT"]) if self.env.get("ROUTER_PORT") else free_port()
         self.env.update(ROUTER_HOST=self.env.get("ROUTER_HOST") or "127.0.0.1", ROUTER_PORT=str(port))
-        self.procs.append(router.start_router(PROJECT_DIR, port, self.env, self.log_dir))
+        # `python -m <package>.router` fills in the config and becomes `crossbar start`.
+        argv = [sys.executable, "-m", f"{PACKAGE}.router"]
+        ready = lambda: tcp_accepts("127.0.0.1", port)  # noqa: E731
+        self.procs.append(start_process("router", argv, python_env(self.env), PROJECT_DIR, self.log_dir, ready, 60))
         self.lines.append(f"router    http://127.0.0.1:{port}/  (open it in a browser)")
 
     def _start_backend(self) -> None:
-        from . import router
-
-        self.procs.append(router.start_backend(PROJECT_DIR, self.env, self.log_dir))
+        argv = [sys.executable, "-m", f"{PACKAGE}.backend"]
+        ready = logged(self.log_dir / "backend.log", "backend ready")
+        self.procs.append(start_process("backend", argv, python_env(self.env), PROJECT_DIR, self.log_dir, ready, 30))
         self.lines.append("backend   WAMP component (backend.py), authenticated as 'backend'")
 {%- endif %}
 {%- if cookiecutter.use_celery %}
