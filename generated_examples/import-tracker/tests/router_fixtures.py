@@ -52,6 +52,7 @@ ROUTER_SETTINGS = (
     "PUBLISHER_ALLOW_FROM",
 )
 READY_LINE = "backend ready"  # what the backend prints once its procedures are registered
+BOOTED = "local node configuration ran successfully"  # what Crossbar logs once every worker runs
 START_TIMEOUT = 60.0  # seconds for the router to answer (Crossbar imports a lot on start)
 BACKEND_TIMEOUT = 30.0  # seconds for a backend to join and register
 WAMP_TIMEOUT = 10.0  # seconds for any single WAMP exchange in a test
@@ -225,10 +226,13 @@ def running_router(env: dict[str, str], log_dir: Path, run_dir: Path, name: str 
     autobahn_js(env)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
-    with log.open("ab") as sink:
+    with log.open("wb") as sink:
         proc = router_executor(env, sink, run_dir)
         try:
             proc.start()
+            # HTTP answers as soon as the first worker listens; Crossbar says when all have started
+            # (with proxy workers, the others may still be starting).
+            proc.wait_for(lambda: BOOTED in log.read_text(encoding="utf-8", errors="replace"))
         except ExecutorError as exc:
             reason = f"could not start the Crossbar router ({exc}); last lines of {log}:\n{tail(log)}"
             pytest.fail(reason, pytrace=False)

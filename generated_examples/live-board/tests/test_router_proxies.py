@@ -1,0 +1,115 @@
+"""The router with Crossbar proxy workers in front of its router worker (ROUTER_PROXIES=2), live.
+
+The proxies share the public port: each accepts some of the connections, serves the page,
+does the WebSocket and authentication, and forwards WAMP to the one router worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from router_fixtures import (
+    PACKAGE,
+    WAMP_TIMEOUT,
+    ClientSession,
+    RouterStack,
+    backend_executor,
+    resolve_once,
+    router_vars,
+    run_async,
+    running_router,
+    start,
+    wamp_session,
+)
+
+PROXIES = 2
+EVENTS = f"{PACKAGE}.public.events"
+HELLO = f"{PACKAGE}.public.hello"
+MAX_CONNECTIONS = 40  # the kernel spreads connections at random: two proxies answer long before this
+
+
+@pytest.fixture(scope="module")
+def proxied(
+    crossbar_bin: str, stack_env: dict[str, str], log_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RouterStack]:
+    """`python -m <pkg>.router` with ROUTER_PROXIES=2, and a backend joined through the proxies."""
+    env = {**stack_env, **router_vars(), "CROSSBAR_BIN": crossbar_bin, "ROUTER_PROXIES": str(PROXIES)}
+    with running_router(env, log_dir / "proxies", tmp_path_factory.mktemp("proxies-run")) as stack:
+        backend = start(backend_executor(stack.env, stack.log_dir / "backend.log"))
+        try:
+            yield stack
+        finally:
+            backend.stop()
+            backend.close()
+
+
+def proxy_of(session: ClientSession) -> str:
+    """Which proxy worker the session came through (Crossbar tells each client in its welcome)."""
+    worker: str = session.join_details.authextra["x_cb_proxy_worker"]
+    return worker
+
+
+async def sessions_on_two_proxies(ws_url: str, stack: contextlib.AsyncExitStack) -> tuple[ClientSession, ClientSession]:
+    """Connect until two sessions came through different proxy workers (all stay open on `stack`)."""
+    first = await stack.enter_async_context(wamp_session(ws_url))
+    for _ in range(MAX_CONNECTIONS):
+        other = await stack.enter_async_context(wamp_session(ws_url))
+        if proxy_of(other) != proxy_of(first):
+            return first, other
+    raise AssertionError(f"{MAX_CONNECTIONS} connections all went to {proxy_of(first)}")
+
+
+def test_clients_on_two_proxies_exchange_an_event_and_call_the_backend(proxied: RouterStack) -> None:
+    """A call made through one proxy reaches the backend; its event reaches a client on the other proxy."""
+
+    async def scenario() -> tuple[str, str, str, dict[str, Any]]:
+        async with contextlib.AsyncExitStack() as stack:
+            caller, listener = await sessions_on_two_proxies(proxied.ws_url, stack)
+            received: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            await listener.subscribe(resolve_once(received), EVENTS)
+            greeting: str = await asyncio.wait_for(caller.call(HELLO, "proxies"), WAMP_TIMEOUT)
+            event = await asyncio.wait_for(received, WAMP_TIMEOUT)
+            return proxy_of(caller), proxy_of(listener), greeting, event
+
+    caller_proxy, listener_proxy, greeting, event = run_async(scenario(), timeout=120)
+    assert caller_proxy != listener_proxy
+    assert {caller_proxy, listener_proxy} <= {f"proxy{n}" for n in range(1, PROXIES + 1)}
+    assert greeting.startswith("Hello, proxies!")
+    assert event["greeting"] == greeting
+
+
+def handshake(port: int, origin: str) -> str:
+    """The status line the router answers a WebSocket handshake from `origin` with."""
+    request = (
+        "GET /ws HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: wamp.2.json\r\n"
+        f"Origin: {origin}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=WAMP_TIMEOUT) as conn:
+        conn.sendall(request.encode("ascii"))
+        return conn.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+
+
+def test_proxies_serve_the_page_and_check_origins(proxied: RouterStack) -> None:
+    """Through the proxies the page is served, the page's origin is accepted and a foreign one refused.
+
+    Several connections of each, as each may land on either proxy.
+    """
+    with urllib.request.urlopen(proxied.http_url, timeout=5) as response:
+        assert b'id="hello"' in response.read()
+    page_origin = f"http://127.0.0.1:{proxied.port}"
+    accepted = [handshake(proxied.port, page_origin) for _ in range(6)]
+    refused = [handshake(proxied.port, "http://evil.example") for _ in range(6)]
+    assert all(" 101 " in status for status in accepted), accepted
+    assert not any(" 101 " in status for status in refused), refused
