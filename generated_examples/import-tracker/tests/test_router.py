@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import stat
 import subprocess
@@ -139,20 +138,6 @@ def test_runtime_config_is_private_and_filled_in(tmp_path: Path) -> None:
     static = Path(paths["/"]["directory"])
     assert static.is_absolute() and (static / "index.html").is_file()
     assert (static / launcher.AUTOBAHN_JS_REL).is_file()
-
-
-def test_runtime_config_removes_only_stopped_routers_dirs(tmp_path: Path) -> None:
-    """Old runtime dirs of stopped routers are removed; a running router's dir (live node.pid) is kept."""
-    stopped, running = tmp_path / "router-1", tmp_path / "router-2"
-    for old in (stopped, running):
-        old.mkdir()
-    (running / "node.pid").write_text(json.dumps({"pid": os.getpid()}), encoding="utf-8")
-    for old in (stopped, running):
-        os.utime(old, (0, 0))
-    env = make_stack_env()
-    launcher.runtime_config(PROJECT_DIR, env, run_dir=tmp_path)
-    assert not stopped.exists()
-    assert running.exists()
 
 
 def test_runtime_config_listens_where_router_host_says(tmp_path: Path) -> None:

@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -168,27 +167,6 @@ def _copy_web(source: Path, target: Path, env: Mapping[str, str]) -> None:
     raise StartError(AUTOBAHN_HINT)
 
 
-def _remove_stale(base: Path, min_age: float = 60.0) -> None:
-    """Remove runtime dirs of routers that have stopped (Crossbar deletes node.pid when it stops).
-
-    Only dirs older than `min_age` seconds: a router starting right now has no node.pid yet.
-    """
-    now = time.time()
-    for old in base.glob("router-*"):
-        pid_file = old / "node.pid"
-        try:
-            if now - old.stat().st_mtime < min_age:
-                continue
-            if pid_file.exists():
-                os.kill(int(json.loads(pid_file.read_text(encoding="utf-8"))["pid"]), 0)
-                continue  # still running
-        except ProcessLookupError:
-            pass  # a router that died without cleaning up
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # not ours to judge
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _transports(config: dict[str, Any]) -> list[dict[str, Any]]:
     return [transport for worker in config.get("workers", []) for transport in worker.get("transports", [])]
 
@@ -303,7 +281,6 @@ def build(
 
     base = Path(run_dir) if run_dir is not None else source_dir / "run"
     base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _remove_stale(base)
     cbdir = base / f"router-{port}"
     if cbdir.exists():
         shutil.rmtree(cbdir)

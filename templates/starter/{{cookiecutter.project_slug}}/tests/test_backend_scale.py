@@ -21,7 +21,6 @@ from router_fixtures import (
     WAMP_TIMEOUT,
     BackendFactory,
     ClientSession,
-    LoggedExecutor,
     RouterStack,
     router_vars,
     run_async,
@@ -58,10 +57,6 @@ async def error_of_call(session: ClientSession) -> str:
     with pytest.raises(ApplicationError) as failed:
         await asyncio.wait_for(session.call(HELLO, "scale"), WAMP_TIMEOUT)
     return str(failed.value.error)
-
-
-def stopped(backend: LoggedExecutor) -> None:
-    backend.stop()
 
 
 def test_killed_backend_gives_a_clean_error_then_serves_again(
@@ -128,7 +123,7 @@ def test_calls_keep_succeeding_when_one_of_two_backends_dies_and_through_a_rolli
             caller = asyncio.create_task(keep_calling())
             restarted = 0
             for backend in (first, second):  # a rolling restart: stop one, start it again, then the next
-                await asyncio.to_thread(stopped, backend)
+                await asyncio.to_thread(backend.stop)  # SIGTERM: it drains, then leaves
                 await asyncio.to_thread(start, backend)
                 restarted += 1
             done.set()
