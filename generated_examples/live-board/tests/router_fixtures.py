@@ -276,9 +276,11 @@ def backend(router: RouterStack) -> Iterator[RouterStack]:
     try:
         yield router
     finally:
-        proc.stop()
-        proc.close()
         router.backend = None
+        try:
+            proc.stop()
+        finally:
+            proc.close()
 
 
 BackendFactory = Callable[[RouterStack], LoggedExecutor]
@@ -291,20 +293,18 @@ def start_backend() -> Iterator[BackendFactory]:
     Each has a log of its own (backend-extra-<n>.log beside the router's). A test may kill
     one (`proc.kill()`, SIGKILL) and start it again (`start(proc)`).
     """
-    started: list[LoggedExecutor] = []
+    with contextlib.ExitStack() as cleanup:  # at the end, runs every callback even after one failed
+        count = 0
 
-    def factory(stack: RouterStack) -> LoggedExecutor:
-        log = stack.log_dir / f"backend-extra-{len(started) + 1}-{secrets.token_hex(3)}.log"
-        proc = backend_executor(stack.env, log)
-        started.append(proc)
-        return start(proc)
+        def factory(stack: RouterStack) -> LoggedExecutor:
+            nonlocal count
+            count += 1
+            proc = backend_executor(stack.env, stack.log_dir / f"backend-extra-{count}-{secrets.token_hex(3)}.log")
+            cleanup.callback(proc.close)
+            cleanup.callback(proc.stop)  # by its pid and process group; nothing when a test killed it last
+            return start(proc)
 
-    try:
         yield factory
-    finally:
-        for proc in reversed(started):
-            proc.stop()  # by its pid and process group; nothing when a test killed it last
-            proc.close()
 
 
 # --- a small asyncio WAMP client for tests ------------------------------------------------
