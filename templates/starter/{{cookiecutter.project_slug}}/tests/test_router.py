@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import stat
 import subprocess
@@ -183,6 +184,20 @@ def test_running_router_keeps_no_secrets_on_disk_in_its_environment_or_logs(back
         environment = "\n".join(process.environ().values())
         for secret in secrets_in_use:
             assert secret not in environment, f"a secret is in the environment of {process.name()}"
+
+
+def test_router_entry_point_becomes_crossbar(router: RouterStack) -> None:
+    """`python -m <pkg>.router` replaces itself with Crossbar: the pid a supervisor signals is Crossbar's own.
+
+    Nothing sits between the process that started it (this test) and Crossbar's controller,
+    whose log (Crossbar's own lines) is the process's output.
+    """
+    assert router.proc.process is not None
+    pid = router.proc.process.pid
+    node = json.loads((router.cbdir / "node.pid").read_text(encoding="utf-8"))  # written by Crossbar
+    assert node["pid"] == pid
+    assert psutil.Process(pid).parent().pid == os.getpid()
+    assert "[Controller" in (router.log_dir / "router.log").read_text(encoding="utf-8", errors="replace")
 
 
 # --- the running router ----------------------------------------------------------------------
