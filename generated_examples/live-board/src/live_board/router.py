@@ -49,6 +49,7 @@ PLACEHOLDER = "replace-with-"  # the prefix of every secret placeholder in .env.
 # Which environment variable sets the port of each transport (by the transport's "id").
 PORT_VARS = {"public": "ROUTER_PORT", "internal": "ROUTER_INTERNAL_PORT"}
 MAX_PROXIES = 64
+MAX_SOCKET_PATH = 100  # bytes; Linux allows 107 in a Unix socket address, macOS 103
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,10 @@ def _add_proxies(config: dict[str, Any], count: int, cbdir: Path) -> None:
     router = next(worker for worker in config["workers"] if worker.get("type") == "router")
     public = next(transport for transport in router["transports"] if transport.get("id") == "public")
     router["transports"].remove(public)
-    socket = {"type": "unix", "path": str(cbdir / "router.sock")}
+    path = str(cbdir / "router.sock")
+    if len(path.encode()) > MAX_SOCKET_PATH:
+        raise StartError(f"the router's socket path {path} is too long for Unix sockets: pass a shorter --run-dir")
+    socket = {"type": "unix", "path": path}
     trust_proxies = {"anonymous-proxy": {"type": "static"}}
     router["transports"].append(
         {"type": "rawsocket", "id": "proxied", "endpoint": socket, "serializers": ["cbor"], "auth": trust_proxies}
