@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .devstack import Proc, StartError, python_env, require_executable, start_process
+from .settings import Settings
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 CROSSBAR_VERSION = "{{ cookiecutter.crossbar_version }}"
@@ -196,7 +197,9 @@ def runtime_config(
         for transport in worker.get("transports", []):
             endpoint = transport.get("endpoint", {})
             if endpoint.get("type") == "tcp":
-                endpoint["port"] = port
+                # The internal transport (the HTTP bridge) has a port of its own, never the public one.
+                internal = transport.get("id") == "internal"
+                endpoint["port"] = Settings.from_env(env).router_internal_port if internal else port
                 if interface is not None:
                     endpoint["interface"] = interface
                     if ":" in interface:
