@@ -365,7 +365,7 @@ def test_anonymous_may_only_say_hello_and_watch_public_events(backend: RouterSta
 
 
 def test_user_signs_in_with_a_ticket(backend: RouterStack) -> None:
-    """A ticket from tickets.issue() joins as role user with the ticket's user as authid, whatever authid is asked for."""
+    """A ticket from tickets.issue() joins as role user, with the ticket's user as authid whatever it asks for."""
     alice = new_user("alice")
 
     async def scenario() -> tuple[str, str, Any]:

@@ -51,7 +51,7 @@ from autobahn.wamp.types import CallDetails, RegisterOptions
 
 from . import tickets
 from .jobs import process_job
-from .quota import QuotaExceeded, make_quota
+from .quota import QuotaExceededError, make_quota
 from .settings import Settings
 
 PACKAGE = "import_tracker"
@@ -213,11 +213,9 @@ def make_component(env: Mapping[str, str]) -> Component:
             # The quota store and Celery's client are synchronous: never call them on the event loop's thread.
             try:
                 await loop.run_in_executor(None, quota.acquire, user, job_id)
-            except QuotaExceeded as exc:
+            except QuotaExceededError as exc:
                 raise ApplicationError(f"{PACKAGE}.error.quota_exceeded", exc.reason) from None
-            future = loop.run_in_executor(
-                None, lambda: process_job.apply_async(args=[user, n_steps], task_id=job_id)
-            )
+            future = loop.run_in_executor(None, lambda: process_job.apply_async(args=[user, n_steps], task_id=job_id))
             try:
                 await asyncio.wait_for(future, ENQUEUE_TIMEOUT)
             except BaseException as exc:

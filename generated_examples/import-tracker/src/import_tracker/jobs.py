@@ -58,7 +58,7 @@ def _release(user: str, job_id: str) -> None:
     # The quota slot lapses by itself (quota.RUNNING_LEASE) if this fails.
     try:
         make_quota(Settings.from_env()).release(user, job_id)
-    except Exception:  # noqa: BLE001 (never fail a finished job over its quota slot)
+    except Exception:  # never fail a finished job over its quota slot
         log.warning("could not release the quota slot of job %s", job_id, exc_info=True)
 
 

@@ -22,7 +22,7 @@ WINDOW = 60  # seconds: JOB_STARTS_PER_MINUTE counts the starts of the last minu
 RUNNING_LEASE = 900  # seconds a running slot is held at most (a job that never reported back)
 
 
-class QuotaExceeded(Exception):
+class QuotaExceededError(Exception):
     """The user already started or runs as many jobs as allowed; `reason` says which."""
 
     def __init__(self, reason: str) -> None:
@@ -32,7 +32,7 @@ class QuotaExceeded(Exception):
 
 class Quota(Protocol):
     def acquire(self, user: str, job_id: str) -> None:
-        """Take a slot for `job_id` or raise QuotaExceeded."""
+        """Take a slot for `job_id` or raise QuotaExceededError."""
 
     def release(self, user: str, job_id: str) -> None:
         """Give the running slot of `job_id` back (the job ended or was never enqueued)."""
@@ -68,12 +68,12 @@ class RedisQuota:
 
     def acquire(self, user: str, job_id: str) -> None:
         now = time.time()
-        args = [now, WINDOW, self.max_starts, self.max_running, job_id, now + RUNNING_LEASE]
+        args: list[str | float] = [now, WINDOW, self.max_starts, self.max_running, job_id, now + RUNNING_LEASE]
         answer = int(self.script(keys=self._keys(user), args=args))
         if answer == 1:
-            raise QuotaExceeded(f"at most {self.max_starts} job starts per minute")
+            raise QuotaExceededError(f"at most {self.max_starts} job starts per minute")
         if answer == 2:
-            raise QuotaExceeded(f"at most {self.max_running} jobs running at a time")
+            raise QuotaExceededError(f"at most {self.max_running} jobs running at a time")
 
     def release(self, user: str, job_id: str) -> None:
         self.client.zrem(self._keys(user)[1], job_id)

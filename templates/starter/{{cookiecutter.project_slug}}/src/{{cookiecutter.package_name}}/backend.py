@@ -54,7 +54,7 @@ from autobahn.wamp.types import CallDetails, RegisterOptions
 from . import tickets
 {%- if cookiecutter.stack == "hybrid" %}
 from .jobs import process_job
-from .quota import QuotaExceeded, make_quota
+from .quota import QuotaExceededError, make_quota
 {%- endif %}
 from .settings import Settings
 
@@ -224,11 +224,9 @@ def make_component(env: Mapping[str, str]) -> Component:
             # The quota store and Celery's client are synchronous: never call them on the event loop's thread.
             try:
                 await loop.run_in_executor(None, quota.acquire, user, job_id)
-            except QuotaExceeded as exc:
+            except QuotaExceededError as exc:
                 raise ApplicationError(f"{PACKAGE}.error.quota_exceeded", exc.reason) from None
-            future = loop.run_in_executor(
-                None, lambda: process_job.apply_async(args=[user, n_steps], task_id=job_id)
-            )
+            future = loop.run_in_executor(None, lambda: process_job.apply_async(args=[user, n_steps], task_id=job_id))
             try:
                 await asyncio.wait_for(future, ENQUEUE_TIMEOUT)
             except BaseException as exc:
