@@ -285,7 +285,7 @@ def test_user_never_receives_another_users_job_events(hybrid_stack: RouterStack)
 
 
 def test_quota_stops_a_flood_and_others_jobs_still_finish(hybrid_stack: RouterStack) -> None:
-    """One user starting 20 jobs at once gets most refused (quota_exceeded); another user's one-step job still completes.
+    """A user starting 20 jobs at once gets most refused (quota_exceeded); another's one-step job still completes.
 
     (Without the quota, 20 queued jobs kept a one-step job from finishing within 15 s.)
     """
