@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,8 +14,8 @@ import pytest
 
 from import_tracker import tickets
 
-from router_fixtures import PACKAGE, LivePage, RouterStack, expect, open_page
-from wamp_client import new_user, run_async, ticket_for, wamp_session
+from router_fixtures import PACKAGE, PROJECT_DIR, LivePage, RouterStack, expect, open_page
+from wamp_client import new_user, run_async, wamp_session
 
 # The button only signed-in users may use.
 USER_BUTTON = "#start-job"
@@ -72,11 +75,29 @@ def test_page_has_no_secrets_and_a_csp(page: LivePage, backend: RouterStack) -> 
     assert "innerHTML" not in script
 
 
+def sign_in_url(stack: RouterStack, user: str) -> str:
+    """What `python -m <package>.tickets USER` prints for this router (TICKET_SECRET from the environment)."""
+    src = str(PROJECT_DIR / "src")
+    env = {**stack.env, "PYTHONPATH": os.pathsep.join(filter(None, [src, stack.env.get("PYTHONPATH")]))}
+    result = subprocess.run(
+        [sys.executable, "-m", f"{PACKAGE}.tickets", user],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 @pytest.fixture
 def signed_in(chromium: Any, backend: RouterStack) -> Iterator[tuple[str, str, LivePage]]:
-    """(user, ticket, tab): a tab opened with the user's ticket in the URL fragment."""
+    """(user, ticket, tab): a tab opened on the sign-in URL that `python -m <package>.tickets` prints."""
     user = new_user("alice")
-    ticket = ticket_for(backend.env, user)
+    url = sign_in_url(backend, user)
+    assert url.startswith(f"{backend.http_url}#ticket="), url
+    ticket = url.split("#ticket=", 1)[1]
     for page in open_page(chromium, backend, ticket=ticket):
         yield user, ticket, page
 
@@ -90,7 +111,7 @@ def test_anonymous_page_is_not_signed_in(page: LivePage) -> None:
 
 
 def test_page_signs_in_from_the_fragment(signed_in: tuple[str, str, LivePage]) -> None:
-    """The ticket in #ticket=… signs the page in as its user; it leaves the address bar for this tab's storage."""
+    """The sign-in URL signs the page in as its user; the ticket leaves the address bar for this tab's storage."""
     user, ticket, page = signed_in
     tab = page.tab
     expect(tab.locator("#user")).to_have_text(user)

@@ -116,7 +116,9 @@ def authorize_user(session: Mapping[str, Any], uri: str, action: str, options: M
     if not tickets.USER_ID.fullmatch(authid):
         return False
     if action == "call" and uri in USER_CALLS:
-        return {"allow": True, "disclose": USER_CALLS[uri]}
+        # The same answer for every user, so the router may cache it. Crossbar caches by
+        # (realm, role, uri, action), not per session: never cache a decision about a topic.
+        return {"allow": True, "disclose": USER_CALLS[uri], "cache": True}
     if action != "subscribe":
         return False  # no publish, no register
     match = (options or {}).get("match", "exact")
