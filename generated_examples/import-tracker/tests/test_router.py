@@ -6,6 +6,9 @@ The router, the backend and the clients run on 127.0.0.1 (see router_fixtures.py
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -379,6 +382,13 @@ def test_user_signs_in_with_a_ticket(backend: RouterStack) -> None:
     assert me == {"authid": alice}
 
 
+def dotted_ticket(user: str, expires: int, secret: str) -> str:
+    """A ticket for a user id tickets.issue() refuses to sign (a dot would reach into another user's topics)."""
+    message = f"v1.{user}.{expires}"
+    digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
+    return f"{message}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+
+
 def test_forged_expired_and_tampered_tickets_are_refused(backend: RouterStack) -> None:
     """The router (through the backend's authenticator) refuses every ticket that is not valid now."""
     secret = backend.env["TICKET_SECRET"]
@@ -390,6 +400,7 @@ def test_forged_expired_and_tampered_tickets_are_refused(backend: RouterStack) -
         "expired": tickets.issue(alice, secret, ttl=60, now=time.time() - 120),
         "another user's name on alice's signature": f"v1.{mallory}.{expires}.{signature}",
         "a later expiry on alice's signature": f"v1.{user}.{int(expires) + 3600}.{signature}",
+        "a user id with a dot, validly signed": dotted_ticket(f"{alice}.{mallory}", int(expires), secret),
         "not a ticket": "hello",
         "empty": "",
     }
@@ -399,6 +410,8 @@ def test_forged_expired_and_tampered_tickets_are_refused(backend: RouterStack) -
             return str(session.join_details.authrole)
 
     assert run_async(join(good)) == "user"
+    with pytest.raises(tickets.TicketError):
+        tickets.issue(f"{alice}.{mallory}", secret)  # nor does the web app's side sign one
     refused = []
     for what, ticket in bad.items():
         with pytest.raises(PermissionError, match=r"not_authorized|authentication_failed"):

@@ -19,6 +19,7 @@ is the record.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -27,7 +28,7 @@ from celery import Task
 
 from . import bridge
 from .celery_app import app
-from .quota import make_quota
+from .quota import Quota, make_quota
 from .settings import Settings
 
 PACKAGE = "{{ cookiecutter.package_name }}"
@@ -54,10 +55,16 @@ def _announce(topic: str, payload: dict[str, Any]) -> None:
         log.warning("could not publish on %s: %s", topic, exc)
 
 
+@functools.cache
+def _quota() -> Quota:
+    """One quota client per worker process (it holds a connection pool)."""
+    return make_quota(Settings.from_env())
+
+
 def _release(user: str, job_id: str) -> None:
     # The quota slot lapses by itself (quota.RUNNING_LEASE) if this fails.
     try:
-        make_quota(Settings.from_env()).release(user, job_id)
+        _quota().release(user, job_id)
     except Exception:  # never fail a finished job over its quota slot
         log.warning("could not release the quota slot of job %s", job_id, exc_info=True)
 
