@@ -146,7 +146,7 @@ def test_bridge_may_only_publish_job_events(bridge_env: RouterStack) -> None:
 
 
 def test_bridge_refuses_unsigned_and_forged_requests(bridge_env: RouterStack) -> None:
-    """The router refuses bridge requests that are unsigned, signed with a wrong secret or key, or stale.
+    """The router refuses bridge requests that are unsigned, signed with a wrong secret or key, stale or too big.
 
     Also those signed with the literal ${PUBLISHER_KEY} and ${PUBLISHER_SECRET} that stand in
     .crossbar/config.json: the key and secret the router checks come from the environment.
@@ -176,6 +176,10 @@ def test_bridge_refuses_unsigned_and_forged_requests(bridge_env: RouterStack) ->
         ]
     )
     assert status(f"{url}?{stale}") == 400  # outside timestamp_delta_limit
+    padding = "x" * 70_000  # over post_body_limit (64 KiB), correctly signed
+    oversized = json.dumps({"topic": job_topic("forger"), "args": [{"job_id": padding, "seq": 1}]}).encode()
+    signed = bridge.signed_url(url, env["PUBLISHER_KEY"], env["PUBLISHER_SECRET"], oversized)
+    assert 400 <= status(signed, oversized) < 500
 
 
 def test_bridge_refuses_other_addresses(bridge_env: RouterStack) -> None:
