@@ -133,11 +133,10 @@ def make_component(env: Mapping[str, str]) -> Component:
     if not secret:
         raise SystemExit("BACKEND_SECRET is not set: refusing to start the backend (see .env.example)")
     ticket_secret = env.get("TICKET_SECRET", "")
-    if len(ticket_secret) < tickets.MIN_SECRET_LENGTH:
-        raise SystemExit(
-            f"TICKET_SECRET is not set or shorter than {tickets.MIN_SECRET_LENGTH} characters: "
-            "refusing to start the backend (see .env.example)"
-        )
+    try:
+        tickets.check_secret(ticket_secret)
+    except tickets.TicketError as exc:
+        raise SystemExit(f"{exc}: refusing to start the backend (see .env.example)") from None
     settings = Settings.from_env(env)
 
     component = Component(

@@ -42,9 +42,12 @@ class TicketError(ValueError):
     """The ticket is malformed, wrongly signed or expired (the message never echoes it)."""
 
 
-def _check_secret(secret: str) -> bytes:
+def check_secret(secret: str) -> bytes:
+    """The key for HMAC; TicketError for a secret too short or still the .env.example placeholder."""
     if len(secret) < MIN_SECRET_LENGTH:
         raise TicketError(f"TICKET_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+    if secret.startswith("replace-with-"):
+        raise TicketError("TICKET_SECRET is still the placeholder from .env.example")
     return secret.encode("utf-8")
 
 
@@ -61,12 +64,12 @@ def issue(user: str, secret: str, ttl: int = DEFAULT_TTL, now: float | None = No
         raise TicketError(f"ttl must be between 1 and {MAX_TTL} seconds")
     expires = int(now if now is not None else time.time()) + ttl
     message = f"{VERSION}.{user}.{expires}"
-    return f"{message}.{_signature(_check_secret(secret), message)}"
+    return f"{message}.{_signature(check_secret(secret), message)}"
 
 
 def verify(ticket: object, secret: str, now: float | None = None) -> str:
     """The user id of a valid, unexpired `ticket`; TicketError otherwise."""
-    key = _check_secret(secret)
+    key = check_secret(secret)
     if not isinstance(ticket, str) or len(ticket) > 200:
         raise TicketError("malformed ticket")
     parts = ticket.split(".")
