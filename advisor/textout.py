@@ -32,7 +32,7 @@ ARCHITECTURE = {
         "Crossbar.io router <--register, publish (WAMP-CRA)--> backend component",
     ],
     "hybrid": [
-        "browser page --call start_job--> Crossbar.io router --invoke--> backend",
+        "browser page --call jobs.start--> Crossbar.io router --invoke--> backend",
         "backend --send_task--> broker --deliver--> Celery workers",
         "Celery workers --signed POST /publish--> router --events--> browser page",
         "celery beat (exactly one) --periodic tasks--> broker",

@@ -157,7 +157,12 @@ async def measure_wamp(url: str, realm: str, procedure: str, runs: int) -> dict[
 def wamp_figures(log_dir: Path, runs: int) -> dict[str, Any]:
     project = EXAMPLES / "live-board"
     port = devstack.free_port()
-    env = {**os.environ, "BACKEND_SECRET": secrets.token_urlsafe(24), "ROUTER_PORT": str(port)}
+    env = {
+        **os.environ,
+        "BACKEND_SECRET": secrets.token_urlsafe(24),
+        "TICKET_SECRET": secrets.token_urlsafe(32),
+        "ROUTER_PORT": str(port),
+    }
     run_dir = Path(tempfile.mkdtemp(prefix="bench-cbdir-"))
     procs = []
     try:

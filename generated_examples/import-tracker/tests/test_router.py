@@ -6,12 +6,17 @@ The router, the backend and the clients run on 127.0.0.1 (see router_fixtures.py
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import socket
 import stat
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,21 +25,21 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]  # (no stubs installed; only Process is used)
 import pytest
 from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.types import CallDetails, PublishOptions, RegisterOptions
+from autobahn.wamp.types import PublishOptions, SubscribeOptions
 
+from import_tracker import backend as backend_module
 from import_tracker import router as launcher
+from import_tracker import tickets
 
-from router_fixtures import (
-    PACKAGE,
-    PROJECT_DIR,
+from router_fixtures import PACKAGE, PROJECT_DIR, RouterStack, free_port, make_stack_env
+from wamp_client import (
     WAMP_TIMEOUT,
     ClientSession,
-    RouterStack,
-    free_port,
-    make_stack_env,
+    new_user,
     other_local_addresses,
     resolve_once,
     run_async,
+    ticket_for,
     wamp_session,
 )
 
@@ -49,16 +54,13 @@ def load_config() -> dict[str, Any]:
 
 
 def web_transports(config: dict[str, Any]) -> list[dict[str, Any]]:
-    return [t for w in config["workers"] for t in w.get("transports", []) if t["type"] == "web"]
-
-
-def roles(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    return {
-        role["name"]: role.get("permissions", [])
-        for worker in config["workers"]
-        for realm in worker.get("realms", [])
-        for role in realm.get("roles", [])
-    }
+    """The public web transport(s): not the internal one of the HTTP bridge."""
+    return [
+        t
+        for w in config["workers"]
+        for t in w.get("transports", [])
+        if t["type"] == "web" and t.get("id") != "internal"
+    ]
 
 
 def crossbar_check(crossbar_bin: str, cbdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -88,16 +90,6 @@ def test_crossbar_check_accepts_runtime_config(crossbar_bin: str, tmp_path: Path
     cbdir = launcher.runtime_config(PROJECT_DIR, env, run_dir=tmp_path)
     result = crossbar_check(crossbar_bin, cbdir, env)
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_no_anonymous_wildcard_role() -> None:
-    """No role may act on every URI (the `crossbar init` default): each grant is under the package prefix."""
-    assert sorted(roles(load_config())) == ["backend", "browser"]
-    for name, permissions in roles(load_config()).items():
-        assert permissions, f"role {name} has no static permissions"
-        for grant in permissions:
-            assert grant["uri"].startswith(f"{PACKAGE}."), (name, grant)
-            assert grant.get("match") == "prefix", (name, grant)
 
 
 # --- the launcher ----------------------------------------------------------------------------
@@ -167,7 +159,7 @@ def test_running_router_keeps_no_secrets_on_disk_in_its_environment_or_logs(back
     """
     assert stat.S_IMODE(backend.cbdir.stat().st_mode) == 0o700
     assert (backend.cbdir / "config.json").is_symlink()
-    names = ("BACKEND_SECRET", "PUBLISHER_KEY", "PUBLISHER_SECRET")
+    names = ("BACKEND_SECRET", "TICKET_SECRET", "PUBLISHER_KEY", "PUBLISHER_SECRET")
     secrets_in_use = [backend.env[name] for name in names if name in backend.env]
     files = [path for path in backend.cbdir.rglob("*") if path.is_file() and not path.is_symlink()]
     logs = list(backend.log_dir.glob("*.log"))
@@ -317,55 +309,8 @@ def test_hello_rejects_bad_arguments(backend: RouterStack) -> None:
     assert run_async(scenario()) == f"{PACKAGE}.error.invalid_argument"
 
 
-def test_browser_role_is_least_privilege(backend: RouterStack) -> None:
-    """The running router lets the anonymous browser role call and subscribe under <pkg>.public., nothing more.
-
-    A session with the backend's secret registers a backend-only procedure and a public one
-    that reports who called it. The browser may call the public one, which does not learn
-    who the caller is; everything else it tries is refused by the router. (The backend role
-    does call the backend-only procedure: the browser's refusal is its role's, not a missing
-    procedure.)
-    """
-    private_procedure = f"{PACKAGE}.internal.probe"
-    private_topic = f"{PACKAGE}.internal.events"
-    who_called = f"{PUBLIC}who_called"
-
-    async def scenario() -> tuple[str, Any, dict[str, str], str]:
-        secret = backend.env["BACKEND_SECRET"]
-        async with wamp_session(backend.ws_url, authid="backend", secret=secret) as service:
-            await service.register(lambda: "internal", private_procedure)
-            await service.register(caller_of, who_called, options=RegisterOptions(details_arg="details"))
-            async with wamp_session(backend.ws_url) as browser:
-                caller = await browser.call(who_called)
-                refused = await _attempts(browser, private_procedure, private_topic)
-                role: str = browser.join_details.authrole
-            internal: str = await service.call(private_procedure)  # the backend role may
-        return role, caller, refused, internal
-
-    role, caller, refused, internal = run_async(scenario())
-    assert role == "browser"
-    assert caller is None, "the callee learned the browser's session id"
-    assert internal == "internal"
-    assert refused, "no denied action was tried"
-    assert refused == dict.fromkeys(refused, NOT_AUTHORIZED)
-
-
-def caller_of(details: CallDetails) -> Any:
-    """A procedure that answers with the caller's session id, as the router disclosed it."""
-    return details.caller
-
-
-async def _attempts(browser: ClientSession, private_procedure: str, private_topic: str) -> dict[str, str]:
-    """What the router answered to each thing the browser role may not do: an error URI, or "allowed"."""
-    acknowledged = PublishOptions(acknowledge=True)
-    attempts = {
-        "register a procedure": browser.register(lambda: "forged", f"{PUBLIC}forged"),
-        "publish on a public topic": browser.publish(f"{PUBLIC}events", {"forged": 1}, options=acknowledged),
-        "publish on a private topic": browser.publish(private_topic, {"forged": 1}, options=acknowledged),
-        "call a backend-only procedure": browser.call(private_procedure),
-        "subscribe to a private topic": browser.subscribe(lambda event: None, private_topic),
-        "call outside the package": browser.call("wamp.session.list"),
-    }
+async def refusals(attempts: dict[str, Any]) -> dict[str, str]:
+    """What the router answered to each attempt: an error URI, or "allowed"."""
     answers = {}
     for what, attempt in attempts.items():
         try:
@@ -375,6 +320,190 @@ async def _attempts(browser: ClientSession, private_procedure: str, private_topi
         else:
             answers[what] = "allowed"
     return answers
+
+
+def forbidden_to_everyone(session: ClientSession, private_procedure: str, private_topic: str) -> dict[str, Any]:
+    """Attempts no browser may make, signed in or not."""
+    acknowledged = PublishOptions(acknowledge=True)
+    return {
+        "register a procedure": session.register(lambda: "forged", f"{PUBLIC}forged"),
+        "publish on the public topic": session.publish(f"{PUBLIC}events", {"forged": 1}, options=acknowledged),
+        "publish on a private topic": session.publish(private_topic, {"forged": 1}, options=acknowledged),
+        "call a backend-only procedure": session.call(private_procedure),
+        "subscribe to a private topic": session.subscribe(lambda event: None, private_topic),
+        "call outside the package": session.call("wamp.session.list"),
+        "call the ticket authenticator": session.call(backend_module.AUTHENTICATE, PACKAGE, None, {"ticket": "x"}),
+        "call the authorizer": session.call(backend_module.AUTHORIZE, {}, f"{PUBLIC}hello", "call", {}),
+        "subscribe to every user topic by prefix": session.subscribe(
+            lambda event: None, f"{PACKAGE}.user.", options=SubscribeOptions(match="prefix")
+        ),
+        "subscribe to job events by wildcard": session.subscribe(
+            lambda event: None, f"{PACKAGE}.user..jobs", options=SubscribeOptions(match="wildcard")
+        ),
+        "subscribe to all public topics by prefix": session.subscribe(
+            lambda event: None, PUBLIC, options=SubscribeOptions(match="prefix")
+        ),
+    }
+
+
+def test_anonymous_may_only_say_hello_and_watch_public_events(backend: RouterStack) -> None:
+    """An anonymous session (role browser) gets hello and the public events; the router refuses all else.
+
+    Refused: every user-only procedure (whoami, jobs.start), any user's topic (exact, by
+    prefix, by wildcard), registering, publishing, the auth procedures and anything the backend
+    role may reach (the backend role does call the backend-only procedure: the refusal is the
+    role's, not a missing procedure).
+    """
+    private_procedure = f"{PACKAGE}.internal.probe"
+    private_topic = f"{PACKAGE}.internal.events"
+    alice = new_user("alice")
+
+    async def scenario() -> tuple[str, dict[str, str], str, str]:
+        secret = backend.env["BACKEND_SECRET"]
+        async with wamp_session(backend.ws_url, authid="backend", secret=secret) as service:
+            await service.register(lambda: "internal", private_procedure)
+            async with wamp_session(backend.ws_url) as browser:
+                greeting: str = await browser.call(f"{PUBLIC}hello", "anonymous")
+                attempts = forbidden_to_everyone(browser, private_procedure, private_topic)
+                attempts["call whoami"] = browser.call(backend_module.WHOAMI)
+                attempts["subscribe to a user's topic"] = browser.subscribe(
+                    lambda event: None, f"{PACKAGE}.user.{alice}.notices"
+                )
+                attempts["start a job"] = browser.call(backend_module.START_JOB, 1)
+                refused = await refusals(attempts)
+                role: str = browser.join_details.authrole
+            internal: str = await service.call(private_procedure)  # the backend role may
+        return role, refused, greeting, internal
+
+    role, refused, greeting, internal = run_async(scenario())
+    assert role == "browser"
+    assert greeting.startswith("Hello, anonymous!")
+    assert internal == "internal"
+    assert len(refused) == 14
+    assert refused == dict.fromkeys(refused, NOT_AUTHORIZED)
+
+
+def test_user_signs_in_with_a_ticket(backend: RouterStack) -> None:
+    """A ticket from tickets.issue() joins as role user, with the ticket's user as authid whatever it asks for."""
+    alice = new_user("alice")
+
+    async def scenario() -> tuple[str, str, Any]:
+        ticket = ticket_for(backend.env, alice)
+        async with wamp_session(backend.ws_url, authid="backend", ticket=ticket) as session:
+            me = await session.call(backend_module.WHOAMI)
+            return session.join_details.authid, session.join_details.authrole, me
+
+    authid, role, me = run_async(scenario())
+    assert (authid, role) == (alice, "user")
+    assert me == {"authid": alice}
+
+
+def dotted_ticket(user: str, expires: int, secret: str) -> str:
+    """A ticket for a user id tickets.issue() refuses to sign (a dot would reach into another user's topics)."""
+    message = f"v1.{user}.{expires}"
+    digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
+    return f"{message}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+
+
+def test_forged_expired_and_tampered_tickets_are_refused(backend: RouterStack) -> None:
+    """The router (through the backend's authenticator) refuses every ticket that is not valid now."""
+    secret = backend.env["TICKET_SECRET"]
+    alice, mallory = new_user("alice"), new_user("mallory")
+    good = tickets.issue(alice, secret)
+    _, user, expires, signature = good.split(".")
+    bad = {
+        "signed with another secret": tickets.issue(alice, secrets.token_urlsafe(32)),
+        "expired": tickets.issue(alice, secret, ttl=60, now=time.time() - 120),
+        "another user's name on alice's signature": f"v1.{mallory}.{expires}.{signature}",
+        "a later expiry on alice's signature": f"v1.{user}.{int(expires) + 3600}.{signature}",
+        "a user id with a dot, validly signed": dotted_ticket(f"{alice}.{mallory}", int(expires), secret),
+        "not a ticket": "hello",
+        "empty": "",
+    }
+
+    async def join(ticket: str) -> str:
+        async with wamp_session(backend.ws_url, ticket=ticket) as session:
+            return str(session.join_details.authrole)
+
+    assert run_async(join(good)) == "user"
+    with pytest.raises(tickets.TicketError):
+        tickets.issue(f"{alice}.{mallory}", secret)  # nor does the web app's side sign one
+    refused = []
+    for what, ticket in bad.items():
+        with pytest.raises(PermissionError, match=r"not_authorized|authentication_failed"):
+            run_async(join(ticket))
+        refused.append(what)
+    assert refused == list(bad)
+
+
+def test_user_receives_only_their_own_events(backend: RouterStack) -> None:
+    """Bob never gets Alice's notices: the router refuses her topic, the user space by prefix or wildcard.
+
+    Bob subscribes by prefix to his own namespace (allowed). Alice calls whoami (a notice on her
+    topic), then Bob does: Bob receives his own notice and nothing of Alice's, which the same
+    publisher sent before his.
+    """
+    alice, bob = new_user("alice"), new_user("bob")
+
+    async def scenario() -> tuple[dict[str, str], list[Any], Any]:
+        loop = asyncio.get_running_loop()
+        alice_got: asyncio.Future[Any] = loop.create_future()
+        bob_got: list[Any] = []
+        bob_own: asyncio.Future[Any] = loop.create_future()
+
+        def on_bob(event: Any) -> None:
+            bob_got.append(event)
+            if event.get("authid") == bob and not bob_own.done():
+                bob_own.set_result(event)
+
+        async with (
+            wamp_session(backend.ws_url, ticket=ticket_for(backend.env, alice)) as alice_session,
+            wamp_session(backend.ws_url, ticket=ticket_for(backend.env, bob)) as bob_session,
+        ):
+            await alice_session.subscribe(resolve_once(alice_got), f"{PACKAGE}.user.{alice}.notices")
+            prefix = SubscribeOptions(match="prefix")
+            await bob_session.subscribe(on_bob, f"{PACKAGE}.user.{bob}.", options=prefix)
+            attempts = {
+                "alice's topic": bob_session.subscribe(on_bob, f"{PACKAGE}.user.{alice}.notices"),
+                "alice's namespace by prefix": bob_session.subscribe(
+                    on_bob, f"{PACKAGE}.user.{alice}.", options=prefix
+                ),
+                "his name as a bare prefix": bob_session.subscribe(on_bob, f"{PACKAGE}.user.{bob}", options=prefix),
+                "the user space by prefix": bob_session.subscribe(on_bob, f"{PACKAGE}.user.", options=prefix),
+                "notices by wildcard": bob_session.subscribe(
+                    on_bob, f"{PACKAGE}.user..notices", options=SubscribeOptions(match="wildcard")
+                ),
+                "publish on alice's topic": bob_session.publish(
+                    f"{PACKAGE}.user.{alice}.notices", {"forged": 1}, options=PublishOptions(acknowledge=True)
+                ),
+            }
+            refused = await refusals(attempts)
+            await alice_session.call(backend_module.WHOAMI)
+            await asyncio.wait_for(alice_got, WAMP_TIMEOUT)
+            await bob_session.call(backend_module.WHOAMI)
+            await asyncio.wait_for(bob_own, WAMP_TIMEOUT)
+            return refused, bob_got, alice_got.result()
+
+    refused, bob_got, alice_event = run_async(scenario())
+    assert refused and refused == dict.fromkeys(refused, NOT_AUTHORIZED)
+    assert alice_event == {"kind": "whoami", "authid": alice}
+    assert bob_got == [{"kind": "whoami", "authid": bob}]
+
+
+def test_unexpected_errors_reach_callers_as_a_reference_only(caplog: pytest.LogCaptureFixture) -> None:
+    """An exception inside a procedure becomes <pkg>.error.internal with a reference; the details stay in the log."""
+
+    @backend_module.sanitized
+    async def failing() -> None:
+        raise ConnectionError("Error 111 connecting to 10.1.2.3:6379. Connection refused.")
+
+    with pytest.raises(ApplicationError) as raised:
+        run_async(failing())
+    error = raised.value
+    assert error.error == f"{PACKAGE}.error.internal"
+    reference = str(error.args[0]).rsplit(" ", 1)[-1].rstrip(")")
+    assert "10.1.2.3" not in str(error.args) and "6379" not in str(error.args)
+    assert reference in caplog.text and "10.1.2.3:6379" in caplog.text
 
 
 def test_backend_secret_comes_from_environment(router: RouterStack) -> None:
@@ -402,13 +531,20 @@ def _backend_cmd() -> list[str]:
     return [sys.executable, "-m", f"{PACKAGE}.backend"]
 
 
-def test_backend_refuses_to_start_without_secret() -> None:
-    """`python -m <pkg>.backend` without BACKEND_SECRET exits at once with a message naming it."""
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("BACKEND_SECRET", None), ("TICKET_SECRET", None), ("TICKET_SECRET", "replace-with-a-long-random-secret")],
+)
+def test_backend_refuses_to_start_without_secret(name: str, value: str | None) -> None:
+    """The backend exits at once, naming the variable, without BACKEND_SECRET or TICKET_SECRET or with a placeholder."""
     env = make_stack_env()
-    del env["BACKEND_SECRET"]
+    if value is None:
+        del env[name]
+    else:
+        env[name] = value
     result = subprocess.run(_backend_cmd(), env=env, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode != 0
-    assert "BACKEND_SECRET" in result.stderr
+    assert name in result.stderr
 
 
 def test_backend_gives_up_when_router_is_down() -> None:

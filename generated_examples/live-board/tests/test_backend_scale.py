@@ -16,18 +16,8 @@ from pathlib import Path
 import pytest
 from autobahn.wamp.exception import ApplicationError
 
-from router_fixtures import (
-    PACKAGE,
-    WAMP_TIMEOUT,
-    BackendFactory,
-    ClientSession,
-    RouterStack,
-    router_vars,
-    run_async,
-    running_router,
-    start,
-    wamp_session,
-)
+from router_fixtures import PACKAGE, BackendFactory, RouterStack, router_vars, running_router, start
+from wamp_client import WAMP_TIMEOUT, ClientSession, run_async, wamp_session
 
 HELLO = f"{PACKAGE}.public.hello"
 # What a caller may get when no backend serves the procedure (or its backend died mid-call).

@@ -16,19 +16,8 @@ from typing import Any
 
 import pytest
 
-from router_fixtures import (
-    PACKAGE,
-    WAMP_TIMEOUT,
-    ClientSession,
-    RouterStack,
-    backend_executor,
-    resolve_once,
-    router_vars,
-    run_async,
-    running_router,
-    start,
-    wamp_session,
-)
+from router_fixtures import PACKAGE, RouterStack, backend_executor, router_vars, running_router, start
+from wamp_client import WAMP_TIMEOUT, ClientSession, resolve_once, run_async, wamp_session
 
 PROXIES = 2
 EVENTS = f"{PACKAGE}.public.events"

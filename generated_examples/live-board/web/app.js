@@ -1,28 +1,49 @@
-// Browser side: connects anonymously to the router that served this page (same origin),
-// calls the backend's RPC and shows live events. WAMP payloads are untrusted data: they are
-// only ever inserted with textContent. No secrets here: the router decides the role ("browser").
+// Browser side: connects to the router that served this page (same origin), calls the
+// backend's RPC and shows live events. WAMP payloads are untrusted data: they are only ever
+// inserted with textContent. No secrets here: the router decides the role.
+//
+// Sign-in: a web app (or `python -m live_board.tickets USER`) sends the user here with
+// #ticket=<ticket> in the URL. The fragment never reaches a server; the page keeps the ticket in
+// sessionStorage (this tab only), removes it from the address bar and authenticates with WAMP
+// ticket auth (role "user", authid = the user). Without a ticket it connects anonymously
+// (role "browser": hello and the public events only).
 (function () {
   "use strict";
 
   var realm = document.body.dataset.realm;
-  var prefix = document.body.dataset.prefix;
+  var pkg = document.body.dataset.package;
   var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+  var TICKET_KEY = pkg + ".ticket";
 
   var statusEl = document.getElementById("status");
+  var userEl = document.getElementById("user");
   var helloButton = document.getElementById("hello");
   var helloResult = document.getElementById("hello-result");
   var eventsList = document.getElementById("events");
+  var whoamiButton = document.getElementById("whoami");
+  var noticesList = document.getElementById("notices");
 
   var session = null;
+  var signedIn = false;
+
+  function takeTicket() {
+    var match = /^#ticket=([A-Za-z0-9._=-]+)$/.exec(window.location.hash);
+    if (match) {
+      window.sessionStorage.setItem(TICKET_KEY, match[1]);
+      // Out of the address bar (and of history, bookmarks and screen shares).
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+    return window.sessionStorage.getItem(TICKET_KEY);
+  }
 
   function setStatus(text) {
     statusEl.textContent = text;
   }
 
-  function addEvent(text) {
+  function addItem(list, text) {
     var item = document.createElement("li");
     item.textContent = text;
-    eventsList.appendChild(item);
+    list.appendChild(item);
   }
 
   function errorText(err) {
@@ -32,31 +53,68 @@
     return String(err);
   }
 
+  function setEnabled(connected) {
+    helloButton.disabled = !connected;
+    whoamiButton.disabled = !(connected && signedIn);
+  }
+
   helloButton.addEventListener("click", function () {
     if (!session) { return; }
-    session.call(prefix + "hello", ["browser"]).then(
+    session.call(pkg + ".public.hello", ["browser"]).then(
       function (greeting) { helloResult.textContent = String(greeting); },
       function (err) { helloResult.textContent = "error: " + errorText(err); }
     );
   });
 
-  var connection = new autobahn.Connection({
+  whoamiButton.addEventListener("click", function () {
+    if (!session) { return; }
+    session.call(pkg + ".account.whoami").then(null, function (err) {
+      addItem(noticesList, "error: " + errorText(err));
+    });
+  });
+
+  function subscribeAll(authid) {
+    var subscriptions = [
+      session.subscribe(pkg + ".public.events", function (args) {
+        var event = (args && args[0]) || {};
+        addItem(eventsList, String(event.greeting));
+      })
+    ];
+    if (signedIn) {
+      subscriptions.push(session.subscribe(pkg + ".user." + authid + ".notices", function (args) {
+        var notice = (args && args[0]) || {};
+        addItem(noticesList, "notice for " + String(notice.authid));
+      }));
+    }
+    return Promise.all(subscriptions);
+  }
+
+  var ticket = takeTicket();
+  var options = {
     url: scheme + window.location.host + "/ws",
     realm: realm,
     max_retries: 10,
     initial_retry_delay: 1,
     max_retry_delay: 10
-  });
+  };
+  if (ticket) {
+    options.authmethods = ["ticket"];
+    options.onchallenge = function (challengeSession, method) {
+      if (method !== "ticket") { throw new Error("unexpected authentication method " + method); }
+      return ticket;
+    };
+  }
+  var connection = new autobahn.Connection(options);
 
-  connection.onopen = function (newSession) {
+  connection.onopen = function (newSession, details) {
     session = newSession;
+    signedIn = details.authrole === "user";
+    var authid = signedIn ? String(details.authid) : "";
+    userEl.textContent = signedIn ? authid : "not signed in";
     setStatus("subscribing");
-    session.subscribe(prefix + "events", function (args) {
-      var event = (args && args[0]) || {};
-      addEvent(String(event.greeting));
-    }).then(function () {
+    subscribeAll(authid).then(function () {
       setStatus("connected");
-      helloButton.disabled = false;
+      setEnabled(true);
     }, function (err) {
       setStatus("subscribe failed: " + errorText(err));
     });
@@ -64,8 +122,16 @@
 
   connection.onclose = function (reason, details) {
     session = null;
-    helloButton.disabled = true;
+    setEnabled(false);
+    var refused = details && /not_authorized|authentication_failed|no_such_principal/.test(String(details.reason));
+    if (refused) {
+      // A stale or forged ticket: forget it; reloading the page continues anonymously.
+      window.sessionStorage.removeItem(TICKET_KEY);
+      setStatus("sign-in refused: reload to continue without signing in");
+      return true;  // stop retrying
+    }
     setStatus("disconnected (" + String(reason) + ")");
+    return false;
   };
 
   connection.open();

@@ -23,12 +23,12 @@ CELERY_FILES = [
     f"{SRC}/celery_app.py", f"{SRC}/tasks.py", "tests/test_tasks.py", "tests/test_beat.py", "tests/durable_probe.py",
 ]
 CROSSBAR_FILES = [
-    f"{SRC}/router.py", f"{SRC}/backend.py", ".crossbar", "web",
+    f"{SRC}/router.py", f"{SRC}/backend.py", f"{SRC}/tickets.py", ".crossbar", "web",
     "requirements/crossbar.in", "requirements/crossbar.txt",
-    "tests/test_router.py", "tests/test_browser.py", "tests/router_fixtures.py",
+    "tests/test_router.py", "tests/test_browser.py", "tests/router_fixtures.py", "tests/wamp_client.py",
     "tests/test_backend_scale.py", "tests/test_router_proxies.py",
 ]
-HYBRID_FILES = [f"{SRC}/bridge.py", f"{SRC}/jobs.py", "tests/test_hybrid.py"]
+HYBRID_FILES = [f"{SRC}/bridge.py", f"{SRC}/jobs.py", f"{SRC}/quota.py", "tests/test_hybrid.py"]
 BEAT_FILES = ["tests/test_beat.py"]
 DURABLE_FILES = ["tests/durable_probe.py"]
 

@@ -35,7 +35,7 @@ WORKER_CONCURRENCY = 2
 # What `main` starts, in this order (each needs the ones before it).
 COMPONENTS: list[str] = ["redis", "router", "worker", "beat", "backend"]
 # What must be set before anything starts: generated secrets (.env) and settings without a default.
-SECRETS: list[str] = ["REDIS_PASSWORD", "BACKEND_SECRET", "PUBLISHER_KEY", "PUBLISHER_SECRET"]
+SECRETS: list[str] = ["REDIS_PASSWORD", "BACKEND_SECRET", "PUBLISHER_KEY", "PUBLISHER_SECRET", "TICKET_SECRET"]
 REQUIRED: list[str] = []
 
 

@@ -48,6 +48,10 @@ class Settings:
     reports_dir: str = ""
     router_host: str = "127.0.0.1"
     router_port: int = 8080
+    # Identity and the HTTP bridge (README, "Users and sign-in" and "The HTTP bridge").
+    router_internal_port: int = 8081
+    job_starts_per_minute: int = 10
+    job_max_running: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +69,9 @@ class Settings:
             reports_dir=env.get("REPORTS_DIR") or os.path.join(os.getcwd(), ".devstack", "reports"),
             router_host=env.get("ROUTER_HOST") or cls.router_host,
             router_port=_int(env, "ROUTER_PORT", cls.router_port, 1),
+            router_internal_port=_int(env, "ROUTER_INTERNAL_PORT", cls.router_internal_port, 1),
+            job_starts_per_minute=_int(env, "JOB_STARTS_PER_MINUTE", cls.job_starts_per_minute, 1, 10000),
+            job_max_running=_int(env, "JOB_MAX_RUNNING", cls.job_max_running, 1, 10000),
         )
 
     def redis_url(self, db: int) -> str:

@@ -1,40 +1,74 @@
 """The backend WAMP component (Autobahn, asyncio).
 
 It authenticates to the router with WAMP-CRA as authid ``backend`` (secret from
-BACKEND_SECRET; the router gives it the role ``backend``) and registers:
+BACKEND_SECRET; the router gives it the role ``backend``) and registers, each with a shared
+registration (``invoke="roundrobin"``) so that several backends can run side by side and be
+restarted one at a time:
 
+- ``live_board.auth.authenticate``: the router's dynamic ticket authenticator. It checks a
+  browser's ticket (tickets.py, secret TICKET_SECRET) and gives the session the ticket's user
+  id as authid and the role ``user``;
+- ``live_board.auth.authorize``: the router's dynamic authorizer for the role ``user``. A
+  user may call the procedures below, subscribe to ``live_board.public.events`` and to
+  topics inside ``live_board.user.<own authid>.`` (exact, or by prefix inside it), and
+  nothing else: no wildcard subscriptions, no publishing, no registering;
 - ``live_board.public.hello(name="world")``: returns a greeting with a call counter and
-  publishes each call on ``live_board.public.events``;
+  publishes each call on ``live_board.public.events`` (anonymous visitors may call it);
+- ``live_board.account.whoami()`` (signed-in users): returns the caller's authid and
+  publishes a notice on ``live_board.user.<authid>.notices``, which only that user receives;
+
+Errors: an ApplicationError raised on purpose reaches the caller as it is; any other exception
+is logged here in full and the caller gets ``live_board.error.internal`` with a reference
+id only, never an address, a path or a traceback.
+
+Stopping (SIGTERM or SIGINT) drains: the backend unregisters first, so the router hands new
+calls to the other backends, lets the calls it is running finish (at most DRAIN_TIMEOUT), and
+only then leaves.
 
 Run it with ``python -m live_board.backend`` (scripts/run does). Environment: BACKEND_SECRET
-(required), ROUTER_HOST and ROUTER_PORT (where the router is), BACKEND_MAX_RETRIES (connection
-attempts before giving up, default 10).
+and TICKET_SECRET (required), ROUTER_HOST and ROUTER_PORT (where the router is),
+BACKEND_MAX_RETRIES (connection attempts before giving up; default -1, for ever, so a
+supervisor never has to restart it for a router that restarts).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
 import sys
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import txaio
 from autobahn.asyncio.component import Component
 from autobahn.wamp.exception import ApplicationError
-from autobahn.wamp.types import PublishOptions, RegisterOptions
+from autobahn.wamp.types import CallDetails, RegisterOptions
 
+from . import tickets
 from .settings import Settings
 
 PACKAGE = "live_board"
 REALM = PACKAGE
+AUTHENTICATE = f"{PACKAGE}.auth.authenticate"
+AUTHORIZE = f"{PACKAGE}.auth.authorize"
 HELLO = f"{PACKAGE}.public.hello"
 EVENTS = f"{PACKAGE}.public.events"
+WHOAMI = f"{PACKAGE}.account.whoami"
+USER_TOPICS = f"{PACKAGE}.user."
+USER_CALLS = {HELLO: False, WHOAMI: True}
+USER_ROLE = "user"
 READY_LINE = "backend ready"
 MAX_NAME_LENGTH = 100
 DRAIN_TIMEOUT = 10.0  # seconds a stopping backend waits for the calls it is running
+INTERNAL_ERROR = f"{PACKAGE}.error.internal"
+NOT_AUTHORIZED = "wamp.error.not_authorized"
+# One registration shared by every backend: the router hands each call to the next one.
+SHARED = RegisterOptions(invoke="roundrobin")
+SHARED_WITH_DETAILS = RegisterOptions(invoke="roundrobin", details_arg="details")
 
 log = logging.getLogger(f"{PACKAGE}.backend")
 
@@ -74,11 +108,75 @@ class Drain:
         await asyncio.wait_for(self.idle.wait(), DRAIN_TIMEOUT)
 
 
+def sanitized(procedure: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Wrap `procedure` so that an unexpected exception reaches the caller as a bare reference.
+
+    Autobahn would send the exception's text (for instance a broker's address) to the caller.
+    """
+
+    @functools.wraps(procedure)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await procedure(*args, **kwargs)
+        except ApplicationError:
+            raise
+        except Exception:
+            reference = uuid.uuid4().hex[:12]
+            log.exception("internal error %s in %s", reference, procedure.__name__)
+            raise ApplicationError(INTERNAL_ERROR, f"internal error (reference {reference})") from None
+
+    return wrapper
+
+
+def authenticate_ticket(details: Mapping[str, Any], secret: str) -> dict[str, str]:
+    """The principal for a ticket the router received (``details["ticket"]``), or not_authorized."""
+    try:
+        user = tickets.verify(details.get("ticket"), secret)
+    except tickets.TicketError as exc:
+        raise ApplicationError(NOT_AUTHORIZED, f"ticket refused: {exc}") from None
+    return {"authid": user, "role": USER_ROLE}
+
+
+def authorize_user(session: Mapping[str, Any], uri: str, action: str, options: Mapping[str, Any] | None) -> Any:
+    """What the router lets a session of the role ``user`` do (False: refused)."""
+    if session.get("authrole") != USER_ROLE:
+        return False
+    authid = str(session.get("authid") or "")
+    if not tickets.USER_ID.fullmatch(authid):
+        return False
+    if action == "call" and uri in USER_CALLS:
+        # The same answer for every user, so the router may cache it. Crossbar caches by
+        # (realm, role, uri, action), not per session: never cache a decision about a topic.
+        return {"allow": True, "disclose": USER_CALLS[uri], "cache": True}
+    if action != "subscribe":
+        return False  # no publish, no register
+    match = (options or {}).get("match", "exact")
+    if match == "exact" and uri == EVENTS:
+        return True
+    # Only inside the user's own namespace, with the trailing dot: the prefix "...user.alice"
+    # would also match "...user.alice2.jobs". Never a wildcard (it could skip the authid part).
+    own = f"{USER_TOPICS}{authid}."
+    return match in ("exact", "prefix") and uri.startswith(own)
+
+
+def caller_authid(details: CallDetails | None) -> str:
+    """The authid the router disclosed for this call (only signed-in users reach these procedures)."""
+    authid = details.caller_authid if details is not None else None
+    if not authid or not tickets.USER_ID.fullmatch(authid):
+        raise ApplicationError(NOT_AUTHORIZED, "sign in first")
+    return str(authid)
+
+
 def make_component(env: Mapping[str, str], drain: Drain | None = None) -> Component:
-    """Build the component from the environment (BACKEND_SECRET is required)."""
+    """Build the component from the environment (BACKEND_SECRET and TICKET_SECRET are required)."""
     secret = env.get("BACKEND_SECRET")
     if not secret:
         raise SystemExit("BACKEND_SECRET is not set: refusing to start the backend (see .env.example)")
+    ticket_secret = env.get("TICKET_SECRET", "")
+    try:
+        tickets.check_secret(ticket_secret)
+    except tickets.TicketError as exc:
+        raise SystemExit(f"{exc}: refusing to start the backend (see .env.example)") from None
     settings = Settings.from_env(env)
 
     component = Component(
@@ -87,8 +185,8 @@ def make_component(env: Mapping[str, str], drain: Drain | None = None) -> Compon
                 "type": "websocket",
                 "url": settings.router_url(),
                 "serializers": ["json"],
-                # Autobahn retries forever by default; give up after a bounded number of tries.
-                "max_retries": int(env.get("BACKEND_MAX_RETRIES", "10")),
+                # -1: for ever (the default) unless BACKEND_MAX_RETRIES says otherwise.
+                "max_retries": int(env.get("BACKEND_MAX_RETRIES", "-1")),
                 "initial_retry_delay": 0.5,
                 "max_retry_delay": 5,
             }
@@ -98,16 +196,23 @@ def make_component(env: Mapping[str, str], drain: Drain | None = None) -> Compon
     )
 
     state = {"count": 0}
-    # Shared registrations: several backends may register the same procedures and the router
-    # spreads the calls over them, so backends can be scaled out and restarted one at a time
-    # (https://github.com/crossbario/crossbar/blob/master/docs/Shared-Registrations.rst).
-    shared = RegisterOptions(invoke="roundrobin")
     drain = drain or Drain()
 
     @component.on_join
     async def joined(session: Any, details: Any) -> None:
         drain.registrations.clear()  # those of an earlier session (after a reconnect) are gone
 
+        @sanitized
+        async def authenticate(realm: str, authid: str | None, details: dict[str, Any]) -> dict[str, str]:
+            return authenticate_ticket(details, ticket_secret)
+
+        @sanitized
+        async def authorize(
+            caller: dict[str, Any], uri: str, action: str, options: dict[str, Any] | None = None
+        ) -> Any:
+            return authorize_user(caller, uri, action, options)
+
+        @sanitized
         async def hello(name: str = "world") -> str:
             if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
                 raise ApplicationError(
@@ -116,17 +221,28 @@ def make_component(env: Mapping[str, str], drain: Drain | None = None) -> Compon
                 )
             state["count"] += 1
             greeting = f"Hello, {name}! (call #{state['count']})"
-            await session.publish(
-                EVENTS,
-                {"kind": "hello", "count": state["count"], "greeting": greeting},
-                options=PublishOptions(acknowledge=True),
-            )
+            # Not acknowledged: the caller gets the greeting without waiting for the router's
+            # confirmation of the event (one round trip less per call).
+            session.publish(EVENTS, {"kind": "hello", "count": state["count"], "greeting": greeting})
             return greeting
 
-        drain.registrations.append(await session.register(drain.counted(hello), HELLO, options=shared))
+        @sanitized
+        async def whoami(details: CallDetails | None = None) -> dict[str, str]:
+            user = caller_authid(details)
+            session.publish(f"{USER_TOPICS}{user}.notices", {"kind": "whoami", "authid": user})
+            return {"authid": user}
+
+        procedures = [
+            (authenticate, AUTHENTICATE, SHARED),
+            (authorize, AUTHORIZE, SHARED),
+            (hello, HELLO, SHARED),
+            (whoami, WHOAMI, SHARED_WITH_DETAILS),
+        ]
+        for procedure, uri, options in procedures:
+            drain.registrations.append(await session.register(drain.counted(procedure), uri, options=options))
 
         log.info("%s (realm %s, session %s)", READY_LINE, REALM, details.session)
-        print(READY_LINE, flush=True)  # the launcher (router.start_backend) waits for this line
+        print(READY_LINE, flush=True)  # the launcher and the tests wait for this line
 
     return component
 

@@ -32,7 +32,7 @@ PLACEHOLDER = "replace-with-"  # the prefix of every secret placeholder in .env.
 # What `main` starts, in this order (each needs the ones before it).
 COMPONENTS: list[str] = ["router", "backend"]
 # What must be set before anything starts: generated secrets (.env) and settings without a default.
-SECRETS: list[str] = ["BACKEND_SECRET"]
+SECRETS: list[str] = ["BACKEND_SECRET", "TICKET_SECRET"]
 REQUIRED: list[str] = []
 
 

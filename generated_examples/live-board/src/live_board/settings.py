@@ -30,6 +30,8 @@ class Settings:
 
     router_host: str = "127.0.0.1"
     router_port: int = 8080
+    # Identity and the HTTP bridge (README, "Users and sign-in" and "The HTTP bridge").
+    router_internal_port: int = 8081
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -38,6 +40,7 @@ class Settings:
         return cls(
             router_host=env.get("ROUTER_HOST") or cls.router_host,
             router_port=_int(env, "ROUTER_PORT", cls.router_port, 1),
+            router_internal_port=_int(env, "ROUTER_INTERNAL_PORT", cls.router_internal_port, 1),
         )
 
     def router_url(self) -> str:

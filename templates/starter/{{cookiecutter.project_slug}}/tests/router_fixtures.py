@@ -11,7 +11,6 @@ install it: these tests never skip.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import secrets
@@ -20,19 +19,12 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Self
 
 import pytest
-from autobahn.asyncio.wamp import ApplicationSession
-from autobahn.asyncio.websocket import WampWebSocketClientFactory
-from autobahn.wamp import auth
-from autobahn.wamp.serializer import JsonSerializer
-from autobahn.wamp.types import ComponentConfig
 from mirakuru import Executor, HTTPExecutor
 from mirakuru.exceptions import ExecutorError
 
@@ -40,7 +32,6 @@ from {{ cookiecutter.package_name }} import router as launcher
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PACKAGE = "{{ cookiecutter.package_name }}"
-REALM = PACKAGE
 HYBRID = {{ "True" if cookiecutter.stack == "hybrid" else "False" }}
 # Where and how a developer's own router listens (.env, environment): never for the tests' routers.
 ROUTER_SETTINGS = (
@@ -55,7 +46,6 @@ READY_LINE = "backend ready"  # what the backend prints once its procedures are 
 BOOTED = "local node configuration ran successfully"  # what Crossbar logs once every worker runs
 START_TIMEOUT = 60.0  # seconds for the router to answer (Crossbar imports a lot on start)
 BACKEND_TIMEOUT = 30.0  # seconds for a backend to join and register
-WAMP_TIMEOUT = 10.0  # seconds for any single WAMP exchange in a test
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless=new",
@@ -144,6 +134,7 @@ def router_vars() -> dict[str, str]:
         "ROUTER_PORT": str(free_port()),
         "ROUTER_INTERNAL_PORT": str(free_port()),
         "BACKEND_SECRET": secrets.token_urlsafe(32),
+        "TICKET_SECRET": secrets.token_urlsafe(32),
     }
     if HYBRID:
         values.update(PUBLISHER_KEY=secrets.token_urlsafe(12), PUBLISHER_SECRET=secrets.token_urlsafe(32))
@@ -329,98 +320,6 @@ def start_backend() -> Iterator[BackendFactory]:
         yield factory
 
 
-# --- a small asyncio WAMP client for tests ------------------------------------------------
-
-
-class ClientSession(ApplicationSession):
-    """A test client: joins anonymously, or as `authid` with WAMP-CRA; see wamp_session()."""
-
-    join_details: Any = None  # the router's welcome (authrole, session id) once joined
-
-    def onConnect(self) -> None:  # noqa: N802 (Autobahn's API)
-        extra = self.config.extra
-        if extra["authid"]:
-            self.join(self.config.realm, ["wampcra"], authid=extra["authid"])
-        else:
-            self.join(self.config.realm, ["anonymous"])
-
-    def onChallenge(self, challenge: Any) -> str:  # noqa: N802
-        signature: str = auth.compute_wcs(self.config.extra["secret"], challenge.extra["challenge"])
-        return signature
-
-    def onJoin(self, details: Any) -> None:  # noqa: N802
-        self.join_details = details
-        if not self.config.extra["joined"].done():
-            self.config.extra["joined"].set_result(self)
-
-    def onLeave(self, details: Any) -> None:  # noqa: N802
-        joined = self.config.extra["joined"]
-        if not joined.done():
-            joined.set_exception(PermissionError(f"{details.reason}: {details.message}"))
-        self.disconnect()
-
-
-@asynccontextmanager
-async def wamp_session(
-    ws_url: str, authid: str | None = None, secret: str | None = None
-) -> AsyncIterator[ClientSession]:
-    """A joined session (anonymous, or WAMP-CRA with authid/secret); PermissionError when refused."""
-    loop = asyncio.get_running_loop()
-    joined: asyncio.Future[ClientSession] = loop.create_future()
-    config = ComponentConfig(REALM, extra={"authid": authid, "secret": secret, "joined": joined})
-    factory = WampWebSocketClientFactory(lambda: ClientSession(config), url=ws_url, serializers=[JsonSerializer()])
-    host, port = factory.host, factory.port
-    transport, _ = await asyncio.wait_for(loop.create_connection(factory, host, port), WAMP_TIMEOUT)
-    try:
-        session = await asyncio.wait_for(joined, WAMP_TIMEOUT)
-        yield session
-        if session.is_attached():
-            await asyncio.wait_for(session.leave(), WAMP_TIMEOUT)
-    finally:
-        transport.close()
-
-
-def other_local_addresses() -> list[str]:
-    """Addresses of this machine, other than 127.0.0.1, that a socket can be bound to.
-
-    127.0.0.2 (Linux routes all of 127.0.0.0/8 to the loopback interface), ::1 and the
-    addresses the host name resolves to, as far as this machine has them.
-    """
-    candidates = ["127.0.0.2", "::1"]
-    with contextlib.suppress(OSError):  # without a resolvable host name, the loopback ones remain
-        candidates += [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)]
-    usable = []
-    for address in dict.fromkeys(candidates):
-        if address == "127.0.0.1":
-            continue
-        try:
-            with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as probe:
-                probe.bind((address, 0))
-        except OSError:
-            continue
-        usable.append(address)
-    return usable
-
-
-def resolve_once(future: asyncio.Future[Any]) -> Callable[[Any], None]:
-    """A subscription handler that resolves `future` with the first event and ignores the rest."""
-
-    def handler(event: Any) -> None:
-        if not future.done():
-            future.set_result(event)
-
-    return handler
-
-
-def run_async(coro: Any, timeout: float = 30.0) -> Any:
-    """Run `coro` to completion with an overall deadline, in a fresh event loop on its own thread.
-
-    (A thread, because playwright's sync API keeps an event loop running on the main thread.)
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, asyncio.wait_for(coro, timeout)).result()
-
-
 # --- headless Chromium ---------------------------------------------------------------------
 
 PLAYWRIGHT_HINT = (
@@ -473,8 +372,12 @@ class LivePage:
     errors: list[str]
 
 
-def open_page(chromium: Any, stack: RouterStack) -> Iterator[LivePage]:
-    """A fresh tab showing the router's page, connected to the router as role `browser`."""
+def open_page(chromium: Any, stack: RouterStack, ticket: str | None = None) -> Iterator[LivePage]:
+    """A fresh tab showing the router's page, connected to the router.
+
+    Anonymous (role `browser`), or signed in with `ticket` in the URL fragment, the way
+    `python -m <package>.tickets` and a web app's login hand it over.
+    """
     context = chromium.new_context()
     context.set_default_timeout(15_000)
     tab = context.new_page()
@@ -483,7 +386,7 @@ def open_page(chromium: Any, stack: RouterStack) -> Iterator[LivePage]:
     tab.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
     tab.on("response", lambda r: errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
     try:
-        tab.goto(stack.http_url)
+        tab.goto(stack.http_url + (f"#ticket={ticket}" if ticket else ""))
         expect(tab.locator("#status")).to_have_text("connected")
         yield LivePage(tab, errors)
     finally:

@@ -1,14 +1,22 @@
-// Browser side: connects anonymously to the router that served this page (same origin),
-// calls the backend's RPC and shows live events. WAMP payloads are untrusted data: they are
-// only ever inserted with textContent. No secrets here: the router decides the role ("browser").
+// Browser side: connects to the router that served this page (same origin), calls the
+// backend's RPC and shows live events. WAMP payloads are untrusted data: they are only ever
+// inserted with textContent. No secrets here: the router decides the role.
+//
+// Sign-in: a web app (or `python -m {{ cookiecutter.package_name }}.tickets USER`) sends the user here with
+// #ticket=<ticket> in the URL. The fragment never reaches a server; the page keeps the ticket in
+// sessionStorage (this tab only), removes it from the address bar and authenticates with WAMP
+// ticket auth (role "user", authid = the user). Without a ticket it connects anonymously
+// (role "browser": hello and the public events only).
 (function () {
   "use strict";
 
   var realm = document.body.dataset.realm;
-  var prefix = document.body.dataset.prefix;
+  var pkg = document.body.dataset.package;
   var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+  var TICKET_KEY = pkg + ".ticket";
 
   var statusEl = document.getElementById("status");
+  var userEl = document.getElementById("user");
   var helloButton = document.getElementById("hello");
   var helloResult = document.getElementById("hello-result");
   var eventsList = document.getElementById("events");
@@ -17,18 +25,32 @@
   var jobIdEl = document.getElementById("job-id");
   var progressEl = document.getElementById("progress");
   var resultEl = document.getElementById("result");
+{%- else %}
+  var whoamiButton = document.getElementById("whoami");
+  var noticesList = document.getElementById("notices");
 {%- endif %}
 
   var session = null;
+  var signedIn = false;
+
+  function takeTicket() {
+    var match = /^#ticket=([A-Za-z0-9._=-]+)$/.exec(window.location.hash);
+    if (match) {
+      window.sessionStorage.setItem(TICKET_KEY, match[1]);
+      // Out of the address bar (and of history, bookmarks and screen shares).
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+    return window.sessionStorage.getItem(TICKET_KEY);
+  }
 
   function setStatus(text) {
     statusEl.textContent = text;
   }
 
-  function addEvent(text) {
+  function addItem(list, text) {
     var item = document.createElement("li");
     item.textContent = text;
-    eventsList.appendChild(item);
+    list.appendChild(item);
   }
 
   function errorText(err) {
@@ -38,19 +60,61 @@
     return String(err);
   }
 
+  function setEnabled(connected) {
+    helloButton.disabled = !connected;
+{%- if cookiecutter.stack == "hybrid" %}
+    startButton.disabled = !(connected && signedIn);
+{%- else %}
+    whoamiButton.disabled = !(connected && signedIn);
+{%- endif %}
+  }
+
   helloButton.addEventListener("click", function () {
     if (!session) { return; }
-    session.call(prefix + "hello", ["browser"]).then(
+    session.call(pkg + ".public.hello", ["browser"]).then(
       function (greeting) { helloResult.textContent = String(greeting); },
       function (err) { helloResult.textContent = "error: " + errorText(err); }
     );
   });
 {%- if cookiecutter.stack == "hybrid" %}
 
+  // Job events (jobs.py): {job_id, seq, kind: "progress"|"result", ...}. The contract: ignore
+  // an event whose seq is not above the last one seen for its job, and anything after the
+  // job's result, so a replayed bridge request changes nothing on the page.
+  var jobs = {};  // job_id -> {seq: last seen, done: result seen}
+  var currentJob = null;
+  var starting = false;
+  var early = [];  // events that arrived before jobs.start returned the job id
+
   function showProgress(percent) {
     var value = Math.max(0, Math.min(100, Number(percent) || 0));
     progressEl.value = value;
     progressEl.textContent = value + "%";
+  }
+
+  function accept(event) {
+    if (!event || typeof event.job_id !== "string" || typeof event.seq !== "number") { return false; }
+    var job = jobs[event.job_id] || (jobs[event.job_id] = {seq: 0, done: false});
+    if (job.done || event.seq <= job.seq) { return false; }
+    job.seq = event.seq;
+    job.done = event.kind === "result";
+    return true;
+  }
+
+  function show(event) {
+    if (event.kind === "progress") {
+      showProgress(event.percent);
+    } else if (event.kind === "result") {
+      showProgress(100);
+      resultEl.textContent = String(event.result);
+      startButton.disabled = session === null;
+    }
+  }
+
+  function onJobEvent(args) {
+    var event = args && args[0];
+    if (starting) { early.push(event); return; }
+    if (event && event.job_id === currentJob && accept(event)) { show(event); }
   }
 
   startButton.addEventListener("click", function () {
@@ -59,78 +123,77 @@
     jobIdEl.textContent = "";
     resultEl.textContent = "";
     showProgress(0);
-
-    // Subscribe first, then start the job: events that arrive before start_job returns
-    // the job id are buffered, so none are lost.
-    var jobId = null;
-    var early = [];
-    var subscriptions = [];
-
-    function finish() {
-      subscriptions.forEach(function (sub) {
-        // The session may be gone already (the router restarted): nothing left to undo then.
-        try { sub.unsubscribe().then(null, function () {}); } catch (ignored) { /* closed */ }
-      });
-      subscriptions = [];
-      startButton.disabled = session === null;
-    }
-
-    function handle(kind, payload) {
-      if (!payload || payload.job_id !== jobId) { return; }
-      if (kind === "progress") {
-        showProgress(payload.percent);
-      } else {
-        showProgress(100);
-        resultEl.textContent = String(payload.result);
-        finish();
-      }
-    }
-
-    function onEvent(kind) {
-      return function (args) {
-        var payload = args && args[0];
-        if (jobId === null) { early.push([kind, payload]); } else { handle(kind, payload); }
-      };
-    }
-
-    Promise.all([
-      session.subscribe(prefix + "jobs.progress", onEvent("progress")),
-      session.subscribe(prefix + "jobs.result", onEvent("result"))
-    ]).then(function (subs) {
-      subscriptions = subs;
-      return session.call(prefix + "start_job", [10]);
-    }).then(function (id) {
-      jobId = String(id);
-      jobIdEl.textContent = jobId;
-      early.forEach(function (entry) { handle(entry[0], entry[1]); });
-      early = [];
-    }).catch(function (err) {
+    starting = true;
+    currentJob = null;
+    session.call(pkg + ".jobs.start", [10]).then(function (id) {
+      currentJob = String(id);
+      jobIdEl.textContent = currentJob;
+    }, function (err) {
       resultEl.textContent = "error: " + errorText(err);
-      finish();
+      startButton.disabled = session === null;
+    }).then(function () {
+      starting = false;
+      var buffered = early;
+      early = [];
+      buffered.forEach(function (event) { onJobEvent([event]); });
+    });
+  });
+{%- else %}
+
+  whoamiButton.addEventListener("click", function () {
+    if (!session) { return; }
+    session.call(pkg + ".account.whoami").then(null, function (err) {
+      addItem(noticesList, "error: " + errorText(err));
     });
   });
 {%- endif %}
 
-  var connection = new autobahn.Connection({
+  function subscribeAll(authid) {
+    var subscriptions = [
+      session.subscribe(pkg + ".public.events", function (args) {
+        var event = (args && args[0]) || {};
+        addItem(eventsList, String(event.greeting));
+      })
+    ];
+    if (signedIn) {
+{%- if cookiecutter.stack == "hybrid" %}
+      subscriptions.push(session.subscribe(pkg + ".user." + authid + ".jobs", onJobEvent));
+{%- else %}
+      subscriptions.push(session.subscribe(pkg + ".user." + authid + ".notices", function (args) {
+        var notice = (args && args[0]) || {};
+        addItem(noticesList, "notice for " + String(notice.authid));
+      }));
+{%- endif %}
+    }
+    return Promise.all(subscriptions);
+  }
+
+  var ticket = takeTicket();
+  var options = {
     url: scheme + window.location.host + "/ws",
     realm: realm,
     max_retries: 10,
     initial_retry_delay: 1,
     max_retry_delay: 10
-  });
+  };
+  if (ticket) {
+    options.authmethods = ["ticket"];
+    options.onchallenge = function (challengeSession, method) {
+      if (method !== "ticket") { throw new Error("unexpected authentication method " + method); }
+      return ticket;
+    };
+  }
+  var connection = new autobahn.Connection(options);
 
-  connection.onopen = function (newSession) {
+  connection.onopen = function (newSession, details) {
     session = newSession;
+    signedIn = details.authrole === "user";
+    var authid = signedIn ? String(details.authid) : "";
+    userEl.textContent = signedIn ? authid : "not signed in";
     setStatus("subscribing");
-    session.subscribe(prefix + "events", function (args) {
-      var event = (args && args[0]) || {};
-      addEvent(String(event.greeting));
-    }).then(function () {
+    subscribeAll(authid).then(function () {
       setStatus("connected");
-      helloButton.disabled = false;
-{%- if cookiecutter.stack == "hybrid" %}
-      startButton.disabled = false;
-{%- endif %}
+      setEnabled(true);
     }, function (err) {
       setStatus("subscribe failed: " + errorText(err));
     });
@@ -138,11 +201,16 @@
 
   connection.onclose = function (reason, details) {
     session = null;
-    helloButton.disabled = true;
-{%- if cookiecutter.stack == "hybrid" %}
-    startButton.disabled = true;
-{%- endif %}
+    setEnabled(false);
+    var refused = details && /not_authorized|authentication_failed|no_such_principal/.test(String(details.reason));
+    if (refused) {
+      // A stale or forged ticket: forget it; reloading the page continues anonymously.
+      window.sessionStorage.removeItem(TICKET_KEY);
+      setStatus("sign-in refused: reload to continue without signing in");
+      return true;  // stop retrying
+    }
     setStatus("disconnected (" + String(reason) + ")");
+    return false;
   };
 
   connection.open();

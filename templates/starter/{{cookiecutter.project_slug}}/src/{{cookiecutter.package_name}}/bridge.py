@@ -8,7 +8,14 @@ HMAC-SHA256(secret, key | timestamp | seq | nonce | body).
 The router also checks the client address (``require_ip``), the body size and the clock
 skew (``timestamp_delta_limit``).
 
-Environment: ROUTER_HOST, ROUTER_PORT, PUBLISHER_KEY, PUBLISHER_SECRET (both required).
+The bridge listens only on the router's internal transport (ROUTER_INTERNAL_PORT, 127.0.0.1),
+never on the public port, and publishes as the role ``publisher``, which may only publish job
+events (``{{ cookiecutter.package_name }}.user.<user>.jobs``). Crossbar does not remember
+nonces: a signed request re-sent within ``timestamp_delta_limit`` is published again. Events
+therefore carry ``job_id`` and a per-job increasing ``seq``, and consumers ignore a ``seq`` they
+have already seen and anything after a job's result (jobs.py), so a replay changes nothing.
+
+Environment: ROUTER_HOST, ROUTER_INTERNAL_PORT, PUBLISHER_KEY, PUBLISHER_SECRET (both required).
 """
 
 from __future__ import annotations
@@ -65,19 +72,29 @@ def _settings(env: Mapping[str, str]) -> tuple[str, str, str]:
     if not key or not secret:
         raise BridgeError("PUBLISHER_KEY and PUBLISHER_SECRET must be set to publish through the HTTP bridge")
     settings = Settings.from_env(env)
-    return f"http://{settings.router_host}:{settings.router_port}/publish", key, secret
+    return f"http://{settings.router_host}:{settings.router_internal_port}/publish", key, secret
 
 
-def publish(topic: str, *args: Any, **kwargs: Any) -> int:
-    """Publish an event on `topic` (JSON arguments); return the publication id."""
+def build_request(topic: str, *args: Any, **kwargs: Any) -> urllib.request.Request:
+    """The signed HTTP request that publishes an event on `topic` (JSON arguments)."""
     url, key, secret = _settings(os.environ)
     body = json.dumps({"topic": topic, "args": list(args), "kwargs": kwargs}, separators=(",", ":")).encode("utf-8")
-    request = urllib.request.Request(  # noqa: S310 (http://, to the router named in the settings)
+    return urllib.request.Request(  # noqa: S310 (http://, to the router named in the settings)
         signed_url(url, key, secret, body),
         data=body,
         method="POST",
         headers={"Content-Type": "application/json"},
     )
+
+
+def publish(topic: str, *args: Any, **kwargs: Any) -> int:
+    """Publish an event on `topic` (JSON arguments); return the publication id."""
+    return send(build_request(topic, *args, **kwargs), topic)
+
+
+def send(request: urllib.request.Request, topic: str = "the topic") -> int:
+    """Send a request from build_request(); return the publication id."""
+    url = request.full_url.split("?", 1)[0]
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (the same URL)
             answer = json.loads(response.read().decode("utf-8"))
