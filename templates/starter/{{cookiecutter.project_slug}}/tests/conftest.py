@@ -25,7 +25,7 @@ from __future__ import annotations
 import gc
 {%- endif %}
 import os
-{%- if cookiecutter.use_celery and cookiecutter.broker in ("redis", "sqs") %}
+{%- if cookiecutter.use_celery and (cookiecutter.broker == "sqs" or (cookiecutter.broker == "redis" and cookiecutter.scheduling != "none")) %}
 import secrets
 {%- endif %}
 {%- if cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}

@@ -29,19 +29,18 @@ from celery.result import AsyncResult
 {% else -%}
 import pytest
 {% endif %}
-{%- if not sqs %}
+{% if not sqs -%}
 from {{ cookiecutter.package_name }}.celery_app import make_app
 from {{ cookiecutter.package_name }}.settings import Settings
-{%- endif %}
+{% endif -%}
 from {{ cookiecutter.package_name }}.tasks import add
 {%- if cookiecutter.retries %}, call_partner_api{% endif %}
 {%- if cookiecutter.durable_work %}, export_report{% endif %}
 {%- if cookiecutter.rate_limits %}, send_notification{% endif %}
 
-{%- if cookiecutter.durable_work %}
-
+{% if cookiecutter.durable_work -%}
 import durable_probe
-{%- endif %}
+{% endif -%}
 from celery_fixtures import WorkerProcess, {% if not sqs %}free_port, {% endif %}logged, wait_until
 {%- if cookiecutter.broker == "sqs" %}
 
@@ -51,11 +50,11 @@ def outcome(result: AsyncResult, worker: WorkerProcess, timeout: float = 30) -> 
     prefix = f"[{result.id}] succeeded in "
     found: list[str] = []
 
-    def logged() -> bool:
+    def in_log() -> bool:
         found[:] = [line for line in worker.log.read_text(encoding="utf-8").splitlines() if prefix in line]
         return bool(found)
 
-    wait_until(logged, timeout, f"task {result.id} to succeed", worker)
+    wait_until(in_log, timeout, f"task {result.id} to succeed", worker)
     return ast.literal_eval(found[0].split(prefix, 1)[1].split(": ", 1)[1])
 {%- else %}
 

@@ -21,7 +21,11 @@ import logging
 from typing import Any
 
 from celery import Celery
+{%- if cookiecutter.broker == "sqs" %}
+from celery.signals import celeryd_after_setup
+{%- else %}
 from celery.signals import beat_init, celeryd_after_setup, celeryd_init
+{%- endif %}
 from kombu.utils.url import maybe_sanitize_url
 
 from .settings import PACKAGE, Settings
