@@ -146,9 +146,9 @@ def test_sigterm_to_the_worker_lets_the_task_finish(
 ) -> None:
     """SIGTERM to a worker's main process mid-task: warm shutdown; the task finishes and nothing is left.
 
-    Only the main process is signalled, as supervisord and docker compose do here: its pool
-    processes reset SIGTERM to the default action, so a signal to the whole process group
-    would kill the task in flight.
+    Only the main process is signalled, as a process manager should (celery_app.py says why):
+    the pool processes reset SIGTERM to the default action, so a signal to the whole process
+    group would kill the task in flight.
     """
     worker = start_own_worker("sigterm")
     result = sender.send_task(NAME, (str(tmp_path),))

@@ -54,7 +54,8 @@ def hold(run_dir: str, timeout: float = 60) -> int:
 # The idempotency pattern durable work needs (acks_late: a task cut short runs again, maybe
 # after its effect happened). The effect is recorded under a key that is the same on every
 # delivery of the message, the task id, and only by whoever creates that key first: here a
-# file opened with O_EXCL, in Redis `SET key value NX`, in SQL a unique constraint.
+# file opened with O_EXCL, in Redis `SET key value NX`, in SQL a unique constraint. A real
+# effect goes in the same transaction as its key, so that a crash cannot separate the two.
 @app.task(name=APPLY_ONCE, bind=True)
 def apply_once(self: Any, run_dir: str, timeout: float = 60) -> dict[str, int]:
     """Append one line to <run_dir>/ledger once per task id, then wait for release; return the counts."""
