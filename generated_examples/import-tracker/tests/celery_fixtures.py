@@ -7,9 +7,10 @@ redis-server answers PING with its password (redis-py);
 a worker's node answers `app.control.ping`;
 beat has logged that it starts.
 
-conftest.py builds the session's fixtures from the factories here (start_redis, start_worker, start_beat); a test
-that needs an extra process (a second worker, a Redis it can restart) asks for a factory and
-gets everything stopped at the end of the session, or earlier by the test.
+conftest.py builds the session's fixtures from the factories here:
+start_redis, start_worker, start_beat. A test that needs an extra process (a second
+worker, a Redis it can restart) asks for a factory; whatever it starts is stopped at the end
+of the session, or earlier by the test.
 """
 
 from __future__ import annotations

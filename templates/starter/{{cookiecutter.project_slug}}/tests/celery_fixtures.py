@@ -15,10 +15,10 @@ a worker's node answers `app.control.ping`;
 beat has logged that it starts.
 {%- endif %}
 
-conftest.py builds the session's fixtures from the factories here ({% if cookiecutter.broker == "redis" %}start_redis, {% endif %}start_worker
-{%- if cookiecutter.scheduling != "none" %}, start_beat{% endif %}); a test
-that needs an extra process (a second worker, a Redis it can restart) asks for a factory and
-gets everything stopped at the end of the session, or earlier by the test.
+conftest.py builds the session's fixtures from the factories here:
+{% if cookiecutter.broker == "redis" %}start_redis, {% endif %}start_worker{% if cookiecutter.scheduling != "none" %}, start_beat{% endif %}. A test that needs an extra process (a second
+worker, a Redis it can restart) asks for a factory; whatever it starts is stopped at the end
+of the session, or earlier by the test.
 """
 
 from __future__ import annotations
