@@ -11,8 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from live_board import devstack
+from dotenv import dotenv_values
 
 from router_fixtures import *  # noqa: F403 (the router, backend and browser fixtures)
 
@@ -34,7 +33,8 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def base_env() -> dict[str, str]:
     """The environment the started processes get: this one, without the project's own settings."""
-    env = {**devstack.load_env_file(PROJECT_DIR / ".env"), **os.environ}
+    dotenv = {name: value for name, value in dotenv_values(PROJECT_DIR / ".env").items() if value is not None}
+    env = {**dotenv, **os.environ}
     # The tests start their own router (router_fixtures.py): never where the developer's listens.
     for name in ("ROUTER_HOST", "ROUTER_PORT", "ROUTER_ORIGINS", "PUBLISHER_ALLOW_FROM"):
         env.pop(name, None)

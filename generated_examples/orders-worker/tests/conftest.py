@@ -2,25 +2,29 @@
 
 Session scope: one redis-server (random password, no persistence) and one Celery worker,
 stopped by pid when the session ends. Their environment is passed explicitly, never taken
-from .env or changed in os.environ.
+from .env or changed in os.environ. The processes are mirakuru executors (celery_fixtures.py),
+whose factories also start the extra workers and Redis servers of the fault and scale tests.
 A missing program or an unreachable broker fails the tests at once with a message saying
 what to install or start; nothing is skipped and nothing waits without a deadline.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 import redis
+from dotenv import dotenv_values
 
-from orders_worker import devstack
 from orders_worker.celery_app import app, config
 from orders_worker.settings import Settings
+
+from celery_fixtures import *  # noqa: F403 (the factories: start_redis, start_worker, start_beat)
+from celery_fixtures import RedisServer, WorkerProcess
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -40,34 +44,24 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def base_env() -> dict[str, str]:
     """The environment the started processes get: this one, without the project's own settings."""
-    env = {**devstack.load_env_file(PROJECT_DIR / ".env"), **os.environ}
-    # The tests run their own redis-server: never pick up the developer's.
-    for name in ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB"):
+    dotenv = {name: value for name, value in dotenv_values(PROJECT_DIR / ".env").items() if value is not None}
+    env = {**dotenv, **os.environ}
+    # The tests run their own redis-server: never pick up the developer's (nor its TLS or user).
+    for name in ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB", "REDIS_USERNAME", "REDIS_TLS"):
         env.pop(name, None)
+    env.pop("REDIS_CA_FILE", None)
+    env.pop("VISIBILITY_TIMEOUT", None)  # the default, unless a test sets its own
     env.pop("DEVSTACK_DIR", None)
     return env
 
 
-def _fail_on_start_error(reason: object) -> NoReturn:
-    # `from None`: the message says it all; no chained traceback of the StartError.
-    raise pytest.fail.Exception(f"could not start the test infrastructure: {reason}", pytrace=False) from None
-
-
 @pytest.fixture(scope="session")
-def redis_server(base_env: dict[str, str], log_dir: Path) -> Iterator[dict[str, str]]:
-    """A redis-server with a random password, including characters that must be URL-encoded.
+def redis_server(start_redis: Callable[..., RedisServer]) -> dict[str, str]:
+    """The session's redis-server (a random password, with characters that must be URL-encoded).
 
-    Yields the REDIS_* variables that point at it.
+    Returns the REDIS_* variables that point at it.
     """
-    password = secrets.token_urlsafe(18) + "/@:#%[]"
-    try:
-        proc, port = devstack.start_redis(log_dir, password, env=base_env)
-    except devstack.StartError as exc:
-        _fail_on_start_error(exc)
-    try:
-        yield {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(port), "REDIS_PASSWORD": password, "REDIS_DB": "0"}
-    finally:
-        devstack.stop(proc)
+    return start_redis().env
 
 
 @pytest.fixture(scope="session")
@@ -97,21 +91,13 @@ def celery_env(
 
 
 @pytest.fixture(scope="session")
-def worker(celery_env: dict[str, str], log_dir: Path) -> Iterator[devstack.Proc]:
+def worker(celery_env: dict[str, str], start_worker: Callable[..., WorkerProcess]) -> Iterator[WorkerProcess]:
     """A real Celery worker on the test broker; this process's app sends to the same broker."""
     # Test modules imported the app with the default settings: point it at the test broker
     # before anything connects (the connection pool and the result backend are created lazily).
     app.conf.update(config(Settings.from_env(celery_env)))
-    # Also the test-only task in tests/durable_probe.py, which a test kills mid-task.
-    paths = [str(PROJECT_DIR / "tests"), celery_env.get("PYTHONPATH", "")]
-    env = {**celery_env, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
-    extra_args = ["--include", "durable_probe"]
-    try:
-        proc = devstack.start_worker(env, log_dir, extra_args)
-    except devstack.StartError as exc:
-        _fail_on_start_error(exc)
-    try:
-        yield proc
-    finally:
-        devstack.stop(proc)
-        app.close()
+    yield start_worker(celery_env)
+    # A task result, when garbage-collected, unsubscribes from the result backend: collect the
+    # tests' results while Redis still runs, not at exit (an "Exception ignored" warning each).
+    gc.collect()
+    app.close()

@@ -13,20 +13,20 @@ from urllib.parse import quote
 
 import pytest
 
-from orders_worker import devstack
 from orders_worker.celery_app import make_app
 from orders_worker.settings import Settings
 from orders_worker.tasks import add, call_partner_api, export_report, send_notification
 
 import durable_probe
+from celery_fixtures import WorkerProcess, free_port, logged, wait_until
 
 
-def outcome(result: Any, worker: devstack.Proc, timeout: float = 30) -> Any:
+def outcome(result: Any, worker: WorkerProcess, timeout: float = 30) -> Any:
     """The task's return value, from the result backend."""
     return result.get(timeout=timeout)
 
 
-def test_add_runs_on_the_worker(worker: devstack.Proc) -> None:
+def test_add_runs_on_the_worker(worker: WorkerProcess) -> None:
     """A task sent through the broker is executed by the worker, and its result comes back."""
     assert outcome(add.delay(2, 3), worker, timeout=10) == 5
 
@@ -41,23 +41,23 @@ class RunsCodeWhenUnpickled:
         return (os.mkdir, (str(self.path),))
 
 
-def test_pickle_message_is_refused_and_never_runs(worker: devstack.Proc, tmp_path: Path) -> None:
+def test_pickle_message_is_refused_and_never_runs(worker: WorkerProcess, tmp_path: Path) -> None:
     """A task message serialised with pickle, put on the broker, is refused by the running worker.
 
     Its payload would create a directory when unpickled: the worker unpickles nothing, the task
     never runs, and the worker goes on with the next (JSON) message.
     """
     marker = tmp_path / "unpickled"
-    refused = devstack.logged(worker.log, "Refusing to deserialize untrusted content of type pickle")
+    refused = logged(worker.log, "Refusing to deserialize untrusted content of type pickle")
     forged = add.apply_async((RunsCodeWhenUnpickled(marker), 1), serializer="pickle")
-    devstack.wait_until(lambda: refused() or marker.exists(), 30, "the worker to refuse the pickle message", worker)
+    wait_until(lambda: refused() or marker.exists(), 30, "the worker to refuse the pickle message", worker)
     assert not marker.exists(), "the worker unpickled the message"
     assert outcome(add.delay(2, 2), worker) == 4
     assert f"[{forged.id}] succeeded" not in worker.log.read_text(encoding="utf-8")
     assert forged.state == "PENDING"  # no result, not even a failure: the task never started
 
 
-def test_task_cut_short_by_a_dying_worker_process_runs_again(worker: devstack.Proc, tmp_path: Path) -> None:
+def test_task_cut_short_by_a_dying_worker_process_runs_again(worker: WorkerProcess, tmp_path: Path) -> None:
     """Durable work: a pool process SIGKILLed mid-task (OOM, a crash) does not lose the task.
 
     The message was not acknowledged yet (acks_late) and goes back to the queue when the
@@ -68,16 +68,16 @@ def test_task_cut_short_by_a_dying_worker_process_runs_again(worker: devstack.Pr
         return sorted(tmp_path.glob("attempt-*"))
 
     result = durable_probe.hold.delay(str(tmp_path))
-    devstack.wait_until(lambda: len(attempts()) == 1, 30, "the task to start", worker)
+    wait_until(lambda: len(attempts()) == 1, 30, "the task to start", worker)
     os.kill(int(attempts()[0].name.removeprefix("attempt-")), signal.SIGKILL)
     # Or until the task is marked failed, as it would be without acks_late or reject_on_worker_lost.
-    devstack.wait_until(lambda: len(attempts()) == 2 or result.ready(), 30, "the task to run again", worker)
+    wait_until(lambda: len(attempts()) == 2 or result.ready(), 30, "the task to run again", worker)
     assert len(attempts()) == 2, f"the task did not run again but ended {result.state}"
     (tmp_path / "release").touch()
     assert outcome(result, worker) == 2
 
 
-def test_export_report_is_idempotent(worker: devstack.Proc, celery_env: dict[str, str]) -> None:
+def test_export_report_is_idempotent(worker: WorkerProcess, celery_env: dict[str, str]) -> None:
     """Running the export twice, as a redelivery would, leaves exactly one complete report."""
     rows = [{"order": 1, "total": 12.5}, {"order": 2, "total": 3.0}]
     first = outcome(export_report.delay("daily-2024-01-31", rows), worker)
@@ -88,7 +88,7 @@ def test_export_report_is_idempotent(worker: devstack.Proc, celery_env: dict[str
     assert json.loads(reports[0].read_text(encoding="utf-8"))["rows"] == rows
 
 
-def test_partner_call_is_retried_with_backoff(worker: devstack.Proc) -> None:
+def test_partner_call_is_retried_with_backoff(worker: WorkerProcess) -> None:
     """A task failing twice with ConnectionError is retried with a countdown and succeeds on attempt 3."""
     result = call_partner_api.delay("order-42", 2)
     assert outcome(result, worker, timeout=30) == 3
@@ -98,7 +98,7 @@ def test_partner_call_is_retried_with_backoff(worker: devstack.Proc) -> None:
         return [line for line in lines if f"[{result.id}] retry: Retry in " in line]
 
     # A pool process logs "retry" after sending the retry, so the line may trail the result.
-    devstack.wait_until(lambda: len(retries()) >= 2, 5, "the worker to log both retries", worker)
+    wait_until(lambda: len(retries()) >= 2, 5, "the worker to log both retries", worker)
     assert len(retries()) == 2, "\n".join(retries())
 
 
@@ -110,7 +110,7 @@ def test_retry_policy_is_bounded() -> None:
     assert call_partner_api.autoretry_for == (ConnectionError,)
 
 
-def test_rate_limit_spaces_out_tasks(worker: devstack.Proc) -> None:
+def test_rate_limit_spaces_out_tasks(worker: WorkerProcess) -> None:
     """With rate_limit 60/m the worker starts about one notification a second.
 
     kombu's token bucket lets a second task through at once after the worker was idle, so four
@@ -122,7 +122,7 @@ def test_rate_limit_spaces_out_tasks(worker: devstack.Proc) -> None:
     assert time.monotonic() - started >= 1.5
 
 
-def test_broker_password_never_in_worker_log(worker: devstack.Proc, celery_env: dict[str, str]) -> None:
+def test_broker_password_never_in_worker_log(worker: WorkerProcess, celery_env: dict[str, str]) -> None:
     """The worker logs its broker URL masked; the secret itself appears nowhere in its log."""
     assert outcome(add.delay(1, 1), worker) == 2  # the worker has connected, worked and logged
     secret = celery_env["REDIS_PASSWORD"]
@@ -136,7 +136,7 @@ def test_producer_fails_fast_when_broker_is_down(celery_env: dict[str, str]) -> 
     """With nothing listening on the broker's port, sending a task fails within seconds instead of hanging."""
     port_var = "REDIS_PORT"
     host_var = "REDIS_HOST"
-    settings = Settings.from_env({**celery_env, host_var: "127.0.0.1", port_var: str(devstack.free_port())})
+    settings = Settings.from_env({**celery_env, host_var: "127.0.0.1", port_var: str(free_port())})
     dead = make_app(settings, set_as_current=False)
     seen: dict[str, Any] = {}
 

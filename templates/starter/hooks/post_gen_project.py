@@ -17,10 +17,12 @@ USE_CELERY = {{ "True" if cookiecutter.use_celery else "False" }}
 USE_CROSSBAR = {{ "True" if cookiecutter.use_crossbar else "False" }}
 DURABLE_WORK = {{ "True" if cookiecutter.durable_work else "False" }}
 SCHEDULING = "{{ cookiecutter.scheduling }}"
+BROKER = "{{ cookiecutter.broker }}"
 
 SRC = f"src/{PACKAGE}"
 CELERY_FILES = [
     f"{SRC}/celery_app.py", f"{SRC}/tasks.py", "tests/test_tasks.py", "tests/test_beat.py", "tests/durable_probe.py",
+    "tests/celery_fixtures.py", "tests/test_celery_ops.py", "tests/test_celery_faults.py", "tests/test_celery_scale.py",
 ]
 CROSSBAR_FILES = [
     f"{SRC}/router.py", f"{SRC}/backend.py", f"{SRC}/tickets.py", ".crossbar", "web",
@@ -31,6 +33,11 @@ CROSSBAR_FILES = [
 HYBRID_FILES = [f"{SRC}/bridge.py", f"{SRC}/jobs.py", f"{SRC}/quota.py", "tests/test_hybrid.py"]
 BEAT_FILES = ["tests/test_beat.py"]
 DURABLE_FILES = ["tests/durable_probe.py"]
+# Live on redis-server only (the tests start it): the broker faults need durable_probe too.
+REDIS_FILES = ["tests/test_celery_faults.py", "tests/test_celery_scale.py"]
+FAULT_FILES = ["tests/test_celery_faults.py"]
+# SQS has neither remote control nor events, and no password to refuse.
+NOT_SQS_FILES = ["tests/test_celery_ops.py"]
 
 
 def check_context() -> None:
@@ -55,7 +62,11 @@ def unused() -> list[str]:
     if SCHEDULING == "none":
         paths += BEAT_FILES
     if not DURABLE_WORK:
-        paths += DURABLE_FILES
+        paths += DURABLE_FILES + FAULT_FILES
+    if BROKER != "redis":
+        paths += REDIS_FILES
+    if BROKER == "sqs":
+        paths += NOT_SQS_FILES
     return sorted(set(paths))
 
 

@@ -30,6 +30,13 @@ def _int(env: Mapping[str, str], name: str, default: int, lowest: int = 0, highe
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"{name}={raw!r} is not true or false")
+    return raw in ("true", "1", "yes")
+
+
 def _host(host: str) -> str:
     """A host for a URL: IPv6 addresses go in brackets."""
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
@@ -43,6 +50,12 @@ class Settings:
     redis_port: int = 6379
     redis_password: str = ""
     redis_db: int = 0
+    # A broker on another host: a Redis 6 ACL user (default: the "default" user) and TLS.
+    redis_username: str = ""
+    redis_tls: bool = False
+    redis_ca_file: str = ""
+    # Longer than the longest task (celery_app.py); lower only to see redelivery sooner.
+    visibility_timeout: int = 2400
     beat_interval_seconds: int = 60
     heartbeat_key: str = f"{PACKAGE}:heartbeat"
     reports_dir: str = ""
@@ -63,6 +76,10 @@ class Settings:
             redis_password=env.get("REDIS_PASSWORD", ""),
             # The result backend uses the next database, so at most 14 (Redis has 0..15).
             redis_db=_int(env, "REDIS_DB", cls.redis_db, 0, 14),
+            redis_username=env.get("REDIS_USERNAME", ""),
+            redis_tls=_flag(env, "REDIS_TLS"),
+            redis_ca_file=env.get("REDIS_CA_FILE", ""),
+            visibility_timeout=_int(env, "VISIBILITY_TIMEOUT", cls.visibility_timeout, 1, 7 * 86400),
             beat_interval_seconds=_int(env, "BEAT_INTERVAL_SECONDS", cls.beat_interval_seconds, 1, 86400),
             heartbeat_key=env.get("HEARTBEAT_KEY") or cls.heartbeat_key,
             # Not a fixed /tmp path, which another local user could create first.
@@ -75,9 +92,24 @@ class Settings:
         )
 
     def redis_url(self, db: int) -> str:
-        """redis://:<password, URL-encoded>@host:port/db"""
-        auth = f":{quote(self.redis_password, safe='')}@" if self.redis_password else ""
-        return f"redis://{auth}{_host(self.redis_host)}:{self.redis_port}/{db}"
+        """redis[s]://[<user>]:<password>@host:port/db, user and password URL-encoded."""
+        scheme = "rediss" if self.redis_tls else "redis"
+        user = quote(self.redis_username, safe="")
+        auth = f"{user}:{quote(self.redis_password, safe='')}@" if self.redis_password else ""
+        return f"{scheme}://{auth}{_host(self.redis_host)}:{self.redis_port}/{db}"
+
+    def redis_ssl(self) -> dict[str, str] | None:
+        """With REDIS_TLS: verify the server's certificate (against REDIS_CA_FILE if set), else None.
+
+        The keys are those of redis-py's connection (and so of Celery's broker_use_ssl and
+        redis_backend_use_ssl): https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-use-ssl
+        """
+        if not self.redis_tls:
+            return None
+        options = {"ssl_cert_reqs": "required"}
+        if self.redis_ca_file:
+            options["ssl_ca_certs"] = self.redis_ca_file
+        return options
 
     def broker_url(self) -> str:
         return self.redis_url(self.redis_db)

@@ -62,7 +62,7 @@ def call_partner_api(self: Task, key: str, fail_times: int = 0) -> int:
 def _redis() -> redis.Redis:
     # One client per pool process, created on first use (after the fork).
     settings = Settings.from_env()
-    return redis.Redis.from_url(settings.redis_url(settings.redis_db + 1))
+    return redis.Redis.from_url(settings.redis_url(settings.redis_db + 1), **(settings.redis_ssl() or {}))
 
 
 # Sent by beat every BEAT_INTERVAL_SECONDS. The count in Redis lets something outside see

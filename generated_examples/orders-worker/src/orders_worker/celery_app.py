@@ -6,6 +6,12 @@ This module is deliberately not called celery.py: a module named like the librar
 https://github.com/celery/celery/issues/2243
 
 Configuration reference: https://docs.celeryq.dev/en/stable/userguide/configuration.html
+
+Stop a worker with SIGTERM to its main process only: a warm shutdown, which lets the tasks in
+flight finish (https://docs.celeryq.dev/en/stable/userguide/workers.html#stopping-the-worker).
+The pool processes reset SIGTERM to its default action, so a signal to the whole process group
+(`kill -- -PGID`, a supervisor's stopasgroup/killasgroup) kills the running tasks at once
+(WorkerLostError) instead.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import celeryd_after_setup
+from celery.signals import beat_init, celeryd_after_setup, celeryd_init
 from kombu.utils.url import maybe_sanitize_url
 
 from .settings import PACKAGE, Settings
@@ -24,11 +30,15 @@ from .settings import PACKAGE, Settings
 # (they need SIGUSR1, so not on Windows): https://docs.celeryq.dev/en/stable/userguide/workers.html#time-limits
 TASK_TIME_LIMIT = 60
 TASK_SOFT_TIME_LIMIT = 50
-# An unacknowledged message is handed to another worker after visibility_timeout; it must be
-# longer than the longest task or long tasks run twice ("Visibility timeout" in
+# An unacknowledged message is handed to another worker after visibility_timeout
+# (VISIBILITY_TIMEOUT, default TASK_TIME_LIMIT + 600 s); it must be longer than the longest task
+# or long tasks run twice ("Visibility timeout" in
 # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html).
 # The margin covers retries waiting for their countdown.
-VISIBILITY_TIMEOUT = TASK_TIME_LIMIT + 600
+# On Redis it is also how long the message of a worker that died without acknowledging it
+# (SIGKILL, a lost host) waits before a worker puts it back on the queue: kombu restores
+# unacknowledged messages older than visibility_timeout when a worker starts consuming, and
+# again about every 100 s while it runs.
 
 # The modules whose tasks the worker registers.
 TASK_MODULES = [f"{PACKAGE}.tasks"]
@@ -37,6 +47,8 @@ TASK_MODULES = [f"{PACKAGE}.tasks"]
 # (https://github.com/celery/celery/issues/4296, https://github.com/celery/celery/issues/6911):
 # a bounded number of connection retries with short intervals (about 2 s in all).
 CONNECTION_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# The prefix of every secret placeholder in .env.example: a worker or beat refuses to start with one.
+PLACEHOLDER = "replace-with-"
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +72,17 @@ def config(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": {
             **CONNECTION_RETRY,
             "socket_connect_timeout": 5,
-            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "visibility_timeout": settings.visibility_timeout,
         },
         # The result backend retries 20 times by default (about 20 s) before a producer gives up.
         "redis_socket_connect_timeout": 5,
         "result_backend_transport_options": {"retry_policy": CONNECTION_RETRY},
+        # Task events (received, started, succeeded, failed...) for monitors: `celery events`,
+        # Flower (https://docs.celeryq.dev/en/stable/userguide/monitoring.html#events).
+        # "sent" is published by whoever sends the task (beat too), so a monitor sees tasks
+        # that no worker has taken yet.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
         # Replace each pool process after this many tasks: contains slow memory leaks.
         "worker_max_tasks_per_child": 1000,
         # Durable work: acknowledge a message only after its task has finished, so a task cut
@@ -91,6 +109,12 @@ def config(settings: Settings) -> dict[str, Any]:
             "options": {"expires": interval},
         },
     }
+    ssl = settings.redis_ssl()
+    if ssl is not None:
+        # rediss://: verify the server's certificate, for the broker and the result backend
+        # (https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-use-ssl).
+        conf["broker_use_ssl"] = dict(ssl)
+        conf["redis_backend_use_ssl"] = dict(ssl)
     return conf
 
 
@@ -102,6 +126,32 @@ def make_app(settings: Settings | None = None, set_as_current: bool = True) -> C
 
 
 app = make_app()
+
+
+def placeholder_problem(settings: Settings) -> str | None:
+    """Why the broker secret in `settings` must not be used (empty or a placeholder), or None."""
+    name, value = "REDIS_PASSWORD", settings.redis_password
+    if value and not value.startswith(PLACEHOLDER):
+        return None
+    state = "still the placeholder from .env.example" if value else "empty"
+    return f"{name} is {state}: refusing to start; generate a long random secret (scripts/run writes one into .env)"
+
+
+# Checked when a worker or beat starts, not when this module is imported (tools and tests
+# import the app without a broker). SystemExit ends the process: Celery logs and ignores
+# other exceptions raised by signal handlers.
+@celeryd_init.connect
+def _refuse_placeholder_in_worker(**kwargs: Any) -> None:
+    problem = placeholder_problem(Settings.from_env())
+    if problem:
+        raise SystemExit(f"celery worker: {problem}")
+
+
+@beat_init.connect
+def _refuse_placeholder_in_beat(**kwargs: Any) -> None:
+    problem = placeholder_problem(Settings.from_env())
+    if problem:
+        raise SystemExit(f"celery beat: {problem}")
 
 
 @celeryd_after_setup.connect

@@ -3,7 +3,8 @@
 {% if cookiecutter.use_celery and cookiecutter.broker == "redis" -%}
 Session scope: one redis-server (random password, no persistence) and one Celery worker,
 stopped by pid when the session ends. Their environment is passed explicitly, never taken
-from .env or changed in os.environ.
+from .env or changed in os.environ. The processes are mirakuru executors (celery_fixtures.py),
+whose factories also start the extra workers and Redis servers of the fault and scale tests.
 {% elif cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" -%}
 Session scope: one Celery worker on the RabbitMQ broker that RABBITMQ_* (environment or
 .env) name, e.g. the one `docker compose up -d rabbitmq` starts; stopped by pid at the end.
@@ -20,31 +21,40 @@ what to install or start; nothing is skipped and nothing waits without a deadlin
 """
 
 from __future__ import annotations
-
+{% if cookiecutter.use_celery %}
+import gc
+{%- endif %}
 import os
-{%- if cookiecutter.use_celery and cookiecutter.broker in ("redis", "sqs") %}
+{%- if cookiecutter.use_celery and (cookiecutter.broker == "sqs" or (cookiecutter.broker == "redis" and cookiecutter.scheduling != "none")) %}
 import secrets
 {%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}
+import socket
+{%- endif %}
 {%- if cookiecutter.use_celery %}
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 {%- endif %}
 from pathlib import Path
-{%- if cookiecutter.use_celery %}
-from typing import NoReturn
-{%- endif %}
 
 import pytest
 {%- if cookiecutter.use_celery and cookiecutter.broker == "redis" %}
 import redis
 {%- endif %}
-
-from {{ cookiecutter.package_name }} import devstack
+from dotenv import dotenv_values
 {%- if cookiecutter.use_celery %}
+
 from {{ cookiecutter.package_name }}.celery_app import app, config
 from {{ cookiecutter.package_name }}.settings import Settings
 {%- endif %}
-{%- if cookiecutter.use_crossbar %}
+{%- if cookiecutter.use_celery %}
 
+from celery_fixtures import *  # noqa: F403 (the factories: start_redis, start_worker, start_beat)
+from celery_fixtures import {% if cookiecutter.broker == "redis" %}RedisServer, {% endif %}WorkerProcess{% if cookiecutter.broker != "redis" %}, fail{% endif %}
+{%- endif %}
+{%- if cookiecutter.use_crossbar %}
+{%- if not cookiecutter.use_celery %}
+{# one blank line between the package's imports and the tests' own #}
+{%- endif %}
 from router_fixtures import *  # noqa: F403 (the router, backend and browser fixtures)
 {%- endif %}
 
@@ -66,11 +76,16 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def base_env() -> dict[str, str]:
     """The environment the started processes get: this one, without the project's own settings."""
-    env = {**devstack.load_env_file(PROJECT_DIR / ".env"), **os.environ}
+    dotenv = {name: value for name, value in dotenv_values(PROJECT_DIR / ".env").items() if value is not None}
+    env = {**dotenv, **os.environ}
 {%- if cookiecutter.use_celery and cookiecutter.broker == "redis" %}
-    # The tests run their own redis-server: never pick up the developer's.
-    for name in ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB"):
+    # The tests run their own redis-server: never pick up the developer's (nor its TLS or user).
+    for name in ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB", "REDIS_USERNAME", "REDIS_TLS"):
         env.pop(name, None)
+    env.pop("REDIS_CA_FILE", None)
+{%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.durable_work and cookiecutter.broker in ("redis", "sqs") %}
+    env.pop("VISIBILITY_TIMEOUT", None)  # the default, unless a test sets its own
 {%- endif %}
 {%- if cookiecutter.use_crossbar %}
     # The tests start their own router (router_fixtures.py): never where the developer's listens.
@@ -81,28 +96,16 @@ def base_env() -> dict[str, str]:
     return env
 {%- if cookiecutter.use_celery %}
 
-
-def _fail_on_start_error(reason: object) -> NoReturn:
-    # `from None`: the message says it all; no chained traceback of the StartError.
-    raise pytest.fail.Exception(f"could not start the test infrastructure: {reason}", pytrace=False) from None
 {%- if cookiecutter.broker == "redis" %}
 
 
 @pytest.fixture(scope="session")
-def redis_server(base_env: dict[str, str], log_dir: Path) -> Iterator[dict[str, str]]:
-    """A redis-server with a random password, including characters that must be URL-encoded.
+def redis_server(start_redis: Callable[..., RedisServer]) -> dict[str, str]:
+    """The session's redis-server (a random password, with characters that must be URL-encoded).
 
-    Yields the REDIS_* variables that point at it.
+    Returns the REDIS_* variables that point at it.
     """
-    password = secrets.token_urlsafe(18) + "/@:#%[]"
-    try:
-        proc, port = devstack.start_redis(log_dir, password, env=base_env)
-    except devstack.StartError as exc:
-        _fail_on_start_error(exc)
-    try:
-        yield {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(port), "REDIS_PASSWORD": password, "REDIS_DB": "0"}
-    finally:
-        devstack.stop(proc)
+    return start_redis().env
 
 
 @pytest.fixture(scope="session")
@@ -127,10 +130,11 @@ def broker_env(base_env: dict[str, str]) -> dict[str, str]:
     settings = Settings.from_env(base_env)
     host, port = settings.rabbitmq_host, settings.rabbitmq_port
     try:
-        devstack.wait_until(lambda: devstack.tcp_accepts(host, port), 3, f"RabbitMQ at {host}:{port}")
-    except devstack.StartError as exc:
-        _fail_on_start_error(
-            f"{exc}: start one (`docker compose up -d rabbitmq`, or apt-get install rabbitmq-server "
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError as exc:
+        fail(
+            f"RabbitMQ at {host}:{port} does not answer ({exc}): start one (`docker compose up -d rabbitmq`, "
+            "or apt-get install rabbitmq-server "
             "with a user and vhost of your own) and set RABBITMQ_HOST, RABBITMQ_PORT, RABBITMQ_USER, "
             "RABBITMQ_PASSWORD and RABBITMQ_VHOST (environment or .env)"
         )
@@ -144,7 +148,7 @@ def broker_env(base_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """Amazon SQS in AWS_REGION, with queues under a random prefix, deleted at the end."""
     region = base_env.get("AWS_REGION")
     if not region:
-        _fail_on_start_error(
+        fail(
             "AWS_REGION is not set: the tests need Amazon SQS (set AWS_REGION and AWS credentials, "
             "e.g. AWS_PROFILE, in the environment or .env)"
         )
@@ -174,27 +178,14 @@ def celery_env(
 
 
 @pytest.fixture(scope="session")
-def worker(celery_env: dict[str, str], log_dir: Path) -> Iterator[devstack.Proc]:
+def worker(celery_env: dict[str, str], start_worker: Callable[..., WorkerProcess]) -> Iterator[WorkerProcess]:
     """A real Celery worker on the test broker; this process's app sends to the same broker."""
     # Test modules imported the app with the default settings: point it at the test broker
     # before anything connects (the connection pool and the result backend are created lazily).
     app.conf.update(config(Settings.from_env(celery_env)))
-{%- if cookiecutter.durable_work %}
-    # Also the test-only task in tests/durable_probe.py, which a test kills mid-task.
-    paths = [str(PROJECT_DIR / "tests"), celery_env.get("PYTHONPATH", "")]
-    env = {**celery_env, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
-    extra_args = ["--include", "durable_probe"]
-{%- else %}
-    env = celery_env
-    extra_args: list[str] = []
-{%- endif %}
-    try:
-        proc = devstack.start_worker(env, log_dir, extra_args)
-    except devstack.StartError as exc:
-        _fail_on_start_error(exc)
-    try:
-        yield proc
-    finally:
-        devstack.stop(proc)
-        app.close()
+    yield start_worker(celery_env)
+    # A task result, when garbage-collected, unsubscribes from the result backend: collect the
+    # tests' results while Redis still runs, not at exit (an "Exception ignored" warning each).
+    gc.collect()
+    app.close()
 {%- endif %}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 {%- if cookiecutter.broker == "redis" %}
 from typing import cast
@@ -9,13 +10,13 @@ from typing import cast
 import redis
 {%- endif %}
 
-from {{ cookiecutter.package_name }} import devstack
+from celery_fixtures import BeatProcess, WorkerProcess, wait_until
 
 
 def test_beat_runs_heartbeat_every_interval(
-    worker: devstack.Proc,
+    worker: WorkerProcess,
     celery_env: dict[str, str],
-    log_dir: Path,
+    start_beat: Callable[..., BeatProcess],
     project_dir: Path,
 {%- if cookiecutter.broker == "redis" %}
     redis_client: redis.Redis,
@@ -47,9 +48,9 @@ def test_beat_runs_heartbeat_every_interval(
         return logged() - before
 {%- endif %}
 
-    beat = devstack.start_beat({**celery_env, "BEAT_INTERVAL_SECONDS": "1"}, log_dir)
+    beat = start_beat({**celery_env, "BEAT_INTERVAL_SECONDS": "1"})
     try:
-        devstack.wait_until(lambda: beats() >= 2, 15, "two heartbeats", beat)
+        wait_until(lambda: beats() >= 2, 15, "two heartbeats", beat)
     finally:
-        devstack.stop(beat)
+        beat.stop()
     assert not list(project_dir.glob("celerybeat-schedule*")), "beat wrote its schedule into the project"

@@ -7,6 +7,12 @@ This module is deliberately not called celery.py: a module named like the librar
 https://github.com/celery/celery/issues/2243
 
 Configuration reference: https://docs.celeryq.dev/en/stable/userguide/configuration.html
+
+Stop a worker with SIGTERM to its main process only: a warm shutdown, which lets the tasks in
+flight finish (https://docs.celeryq.dev/en/stable/userguide/workers.html#stopping-the-worker).
+The pool processes reset SIGTERM to its default action, so a signal to the whole process group
+(`kill -- -PGID`, a supervisor's stopasgroup/killasgroup) kills the running tasks at once
+(WorkerLostError) instead.
 """
 
 from __future__ import annotations
@@ -15,7 +21,11 @@ import logging
 from typing import Any
 
 from celery import Celery
+{%- if cookiecutter.broker == "sqs" %}
 from celery.signals import celeryd_after_setup
+{%- else %}
+from celery.signals import beat_init, celeryd_after_setup, celeryd_init
+{%- endif %}
 from kombu.utils.url import maybe_sanitize_url
 
 from .settings import PACKAGE, Settings
@@ -26,11 +36,17 @@ from .settings import PACKAGE, Settings
 TASK_TIME_LIMIT = {{ celery.time_limit }}
 TASK_SOFT_TIME_LIMIT = {{ celery.soft_time_limit }}
 {%- if cookiecutter.durable_work and cookiecutter.broker in ("redis", "sqs") %}
-# An unacknowledged message is handed to another worker after visibility_timeout; it must be
-# longer than the longest task or long tasks run twice ("Visibility timeout" in
+# An unacknowledged message is handed to another worker after visibility_timeout
+# (VISIBILITY_TIMEOUT, default TASK_TIME_LIMIT + 600 s); it must be longer than the longest task
+# or long tasks run twice ("Visibility timeout" in
 # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/{{ cookiecutter.broker }}.html).
 # The margin covers retries waiting for their countdown.
-VISIBILITY_TIMEOUT = TASK_TIME_LIMIT + 600
+{%- if cookiecutter.broker == "redis" %}
+# On Redis it is also how long the message of a worker that died without acknowledging it
+# (SIGKILL, a lost host) waits before a worker puts it back on the queue: kombu restores
+# unacknowledged messages older than visibility_timeout when a worker starts consuming, and
+# again about every 100 s while it runs.
+{%- endif %}
 {%- endif %}
 
 # The modules whose tasks the worker registers.
@@ -40,6 +56,11 @@ TASK_MODULES = [f"{PACKAGE}.tasks"{% if cookiecutter.stack == "hybrid" %}, f"{PA
 # (https://github.com/celery/celery/issues/4296, https://github.com/celery/celery/issues/6911):
 # a bounded number of connection retries with short intervals (about 2 s in all).
 CONNECTION_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+
+{%- if cookiecutter.broker != "sqs" %}
+# The prefix of every secret placeholder in .env.example: a worker or beat refuses to start with one.
+PLACEHOLDER = "replace-with-"
+{%- endif %}
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +86,7 @@ def config(settings: Settings) -> dict[str, Any]:
             **CONNECTION_RETRY,
             "socket_connect_timeout": 5,
 {%- if cookiecutter.durable_work %}
-            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "visibility_timeout": settings.visibility_timeout,
 {%- endif %}
         },
         # The result backend retries 20 times by default (about 20 s) before a producer gives up.
@@ -79,12 +100,18 @@ def config(settings: Settings) -> dict[str, Any]:
             "region": settings.aws_region or None,
             "queue_name_prefix": settings.sqs_queue_prefix,
 {%- if cookiecutter.durable_work %}
-            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "visibility_timeout": settings.visibility_timeout,
 {%- endif %}
         },
         # No result backend on SQS: do not let task results look retrievable.
         "task_ignore_result": True,
 {%- endif %}
+        # Task events (received, started, succeeded, failed...) for monitors: `celery events`,
+        # Flower (https://docs.celeryq.dev/en/stable/userguide/monitoring.html#events).
+        # "sent" is published by whoever sends the task (beat too), so a monitor sees tasks
+        # that no worker has taken yet.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
         # Replace each pool process after this many tasks: contains slow memory leaks.
         "worker_max_tasks_per_child": 1000,
 {%- if cookiecutter.durable_work %}
@@ -117,6 +144,14 @@ def config(settings: Settings) -> dict[str, Any]:
         },
     }
 {%- endif %}
+{%- if cookiecutter.broker == "redis" %}
+    ssl = settings.redis_ssl()
+    if ssl is not None:
+        # rediss://: verify the server's certificate, for the broker and the result backend
+        # (https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-use-ssl).
+        conf["broker_use_ssl"] = dict(ssl)
+        conf["redis_backend_use_ssl"] = dict(ssl)
+{%- endif %}
     return conf
 
 
@@ -128,6 +163,40 @@ def make_app(settings: Settings | None = None, set_as_current: bool = True) -> C
 
 
 app = make_app()
+
+
+{%- if cookiecutter.broker != "sqs" %}
+
+
+def placeholder_problem(settings: Settings) -> str | None:
+    """Why the broker secret in `settings` must not be used (empty or a placeholder), or None."""
+{%- if cookiecutter.broker == "redis" %}
+    name, value = "REDIS_PASSWORD", settings.redis_password
+{%- else %}
+    name, value = "RABBITMQ_PASSWORD", settings.rabbitmq_password
+{%- endif %}
+    if value and not value.startswith(PLACEHOLDER):
+        return None
+    state = "still the placeholder from .env.example" if value else "empty"
+    return f"{name} is {state}: refusing to start; generate a long random secret (scripts/run writes one into .env)"
+
+
+# Checked when a worker or beat starts, not when this module is imported (tools and tests
+# import the app without a broker). SystemExit ends the process: Celery logs and ignores
+# other exceptions raised by signal handlers.
+@celeryd_init.connect
+def _refuse_placeholder_in_worker(**kwargs: Any) -> None:
+    problem = placeholder_problem(Settings.from_env())
+    if problem:
+        raise SystemExit(f"celery worker: {problem}")
+
+
+@beat_init.connect
+def _refuse_placeholder_in_beat(**kwargs: Any) -> None:
+    problem = placeholder_problem(Settings.from_env())
+    if problem:
+        raise SystemExit(f"celery beat: {problem}")
+{%- endif %}
 
 
 @celeryd_after_setup.connect

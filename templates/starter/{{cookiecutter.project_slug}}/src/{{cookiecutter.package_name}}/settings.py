@@ -1,3 +1,4 @@
+{%- import "celery.j2" as celery with context -%}
 """Settings from the environment (every variable is listed in .env.example).
 
 Read once per process with `Settings.from_env()`; the tests pass their own mapping instead of
@@ -32,6 +33,15 @@ def _int(env: Mapping[str, str], name: str, default: int, lowest: int = 0, highe
     if not lowest <= value <= highest:
         raise ValueError(f"{name}={value} is out of range ({lowest}..{highest})")
     return value
+{%- if cookiecutter.use_celery and cookiecutter.broker == "redis" %}
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "false").strip().lower()
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"{name}={raw!r} is not true or false")
+    return raw in ("true", "1", "yes")
+{%- endif %}
 {%- if cookiecutter.use_celery and cookiecutter.broker != "sqs" %}
 
 
@@ -50,6 +60,10 @@ class Settings:
     redis_port: int = 6379
     redis_password: str = ""
     redis_db: int = 0
+    # A broker on another host: a Redis 6 ACL user (default: the "default" user) and TLS.
+    redis_username: str = ""
+    redis_tls: bool = False
+    redis_ca_file: str = ""
 {%- elif cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}
     rabbitmq_host: str = "127.0.0.1"
     rabbitmq_port: int = 5672
@@ -59,6 +73,10 @@ class Settings:
 {%- elif cookiecutter.use_celery and cookiecutter.broker == "sqs" %}
     aws_region: str = ""
     sqs_queue_prefix: str = "{{ cookiecutter.project_slug }}-"
+{%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.durable_work and cookiecutter.broker in ("redis", "sqs") %}
+    # Longer than the longest task (celery_app.py); lower only to see redelivery sooner.
+    visibility_timeout: int = {{ celery.time_limit + 600 }}
 {%- endif %}
 {%- if cookiecutter.use_celery and cookiecutter.scheduling != "none" %}
     beat_interval_seconds: int = 60
@@ -93,6 +111,9 @@ class Settings:
             redis_password=env.get("REDIS_PASSWORD", ""),
             # The result backend uses the next database, so at most 14 (Redis has 0..15).
             redis_db=_int(env, "REDIS_DB", cls.redis_db, 0, 14),
+            redis_username=env.get("REDIS_USERNAME", ""),
+            redis_tls=_flag(env, "REDIS_TLS"),
+            redis_ca_file=env.get("REDIS_CA_FILE", ""),
 {%- elif cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}
             rabbitmq_host=env.get("RABBITMQ_HOST") or cls.rabbitmq_host,
             rabbitmq_port=_int(env, "RABBITMQ_PORT", cls.rabbitmq_port, 1),
@@ -102,6 +123,9 @@ class Settings:
 {%- elif cookiecutter.use_celery and cookiecutter.broker == "sqs" %}
             aws_region=env.get("AWS_REGION", ""),
             sqs_queue_prefix=env.get("SQS_QUEUE_PREFIX") or cls.sqs_queue_prefix,
+{%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.durable_work and cookiecutter.broker in ("redis", "sqs") %}
+            visibility_timeout=_int(env, "VISIBILITY_TIMEOUT", cls.visibility_timeout, 1, 7 * 86400),
 {%- endif %}
 {%- if cookiecutter.use_celery and cookiecutter.scheduling != "none" %}
             beat_interval_seconds=_int(env, "BEAT_INTERVAL_SECONDS", cls.beat_interval_seconds, 1, 86400),
@@ -128,9 +152,24 @@ class Settings:
 {%- if cookiecutter.use_celery and cookiecutter.broker == "redis" %}
 
     def redis_url(self, db: int) -> str:
-        """redis://:<password, URL-encoded>@host:port/db"""
-        auth = f":{quote(self.redis_password, safe='')}@" if self.redis_password else ""
-        return f"redis://{auth}{_host(self.redis_host)}:{self.redis_port}/{db}"
+        """redis[s]://[<user>]:<password>@host:port/db, user and password URL-encoded."""
+        scheme = "rediss" if self.redis_tls else "redis"
+        user = quote(self.redis_username, safe="")
+        auth = f"{user}:{quote(self.redis_password, safe='')}@" if self.redis_password else ""
+        return f"{scheme}://{auth}{_host(self.redis_host)}:{self.redis_port}/{db}"
+
+    def redis_ssl(self) -> dict[str, str] | None:
+        """With REDIS_TLS: verify the server's certificate (against REDIS_CA_FILE if set), else None.
+
+        The keys are those of redis-py's connection (and so of Celery's broker_use_ssl and
+        redis_backend_use_ssl): https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-use-ssl
+        """
+        if not self.redis_tls:
+            return None
+        options = {"ssl_cert_reqs": "required"}
+        if self.redis_ca_file:
+            options["ssl_ca_certs"] = self.redis_ca_file
+        return options
 
     def broker_url(self) -> str:
         return self.redis_url(self.redis_db)
