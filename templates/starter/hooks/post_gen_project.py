@@ -15,12 +15,14 @@ PACKAGE = "{{ cookiecutter.package_name }}"
 STACK = "{{ cookiecutter.stack }}"
 USE_CELERY = {{ "True" if cookiecutter.use_celery else "False" }}
 USE_CROSSBAR = {{ "True" if cookiecutter.use_crossbar else "False" }}
-DURABLE_WORK = {{ "True" if cookiecutter.durable_work else "False" }}
 SCHEDULING = "{{ cookiecutter.scheduling }}"
+BROKER = "{{ cookiecutter.broker }}"
 
 SRC = f"src/{PACKAGE}"
 CELERY_FILES = [
-    f"{SRC}/celery_app.py", f"{SRC}/tasks.py", "tests/test_tasks.py", "tests/test_beat.py", "tests/durable_probe.py",
+    f"{SRC}/celery_app.py", f"{SRC}/tasks.py", "tests/test_tasks.py", "tests/test_beat.py",
+    # Also tests/test_stack.py (SIGTERM while a task is held) on every Celery stack.
+    "tests/durable_probe.py",
 ]
 CROSSBAR_FILES = [
     f"{SRC}/router.py", f"{SRC}/backend.py", ".crossbar", "web",
@@ -29,7 +31,8 @@ CROSSBAR_FILES = [
 ]
 HYBRID_FILES = [f"{SRC}/bridge.py", f"{SRC}/jobs.py", "tests/test_hybrid.py"]
 BEAT_FILES = ["tests/test_beat.py"]
-DURABLE_FILES = ["tests/durable_probe.py"]
+# The live test of the whole stack under supervisord: RabbitMQ and SQS are not started locally.
+REMOTE_BROKER_FILES = ["tests/test_stack.py"]
 
 
 def check_context() -> None:
@@ -53,8 +56,8 @@ def unused() -> list[str]:
         paths += HYBRID_FILES
     if SCHEDULING == "none":
         paths += BEAT_FILES
-    if not DURABLE_WORK:
-        paths += DURABLE_FILES
+    if USE_CELERY and BROKER != "redis":
+        paths += REMOTE_BROKER_FILES
     return sorted(set(paths))
 
 
