@@ -56,7 +56,7 @@ component = Component(transports=f"ws://127.0.0.1:{os.environ['ROUTER_PORT']}/ws
 @component.on_join
 async def joined(session, details):
     try:
-        print(await session.call("import_tracker.public.hello", "stack"))
+        print(await session.call("import_tracker.public.hello", "you"))
     finally:
         await session.leave()
 
@@ -155,7 +155,7 @@ def stack_environ(run_dir: Path) -> dict[str, str]:
 def called(stack: Stack) -> bool:
     """True when the README's call reaches the backend (False while it is not registered)."""
     done = stack.run_python(CALL)
-    return done.returncode == 0 and "Hello, stack!" in done.stdout
+    return done.returncode == 0 and "Hello, you!" in done.stdout
 
 
 def answers_http(port: str) -> bool:
@@ -230,7 +230,7 @@ def test_try_it_enqueues_a_task(stack: Stack) -> None:
 
 def test_try_it_calls_the_backend(stack: Stack) -> None:
     """The README's example: an anonymous WAMP client calls the backend through the router."""
-    assert "Hello, stack! (call #" in stack.try_it(CALL)
+    assert "Hello, you! (call #" in stack.try_it(CALL)
 
 
 def test_a_killed_program_is_restarted_and_serves_again(stack: Stack) -> None:

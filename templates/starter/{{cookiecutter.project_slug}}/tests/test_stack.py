@@ -74,7 +74,7 @@ component = Component(transports=f"ws://127.0.0.1:{os.environ['ROUTER_PORT']}/ws
 @component.on_join
 async def joined(session, details):
     try:
-        print(await session.call("{{ cookiecutter.package_name }}.public.hello", "stack"))
+        print(await session.call("{{ cookiecutter.package_name }}.public.hello", "you"))
     finally:
         await session.leave()
 
@@ -185,7 +185,7 @@ def stack_environ(run_dir: Path) -> dict[str, str]:
 def called(stack: Stack) -> bool:
     """True when the README's call reaches the backend (False while it is not registered)."""
     done = stack.run_python(CALL)
-    return done.returncode == 0 and "Hello, stack!" in done.stdout
+    return done.returncode == 0 and "Hello, you!" in done.stdout
 {%- endif %}
 
 
@@ -276,7 +276,7 @@ def test_try_it_enqueues_a_task(stack: Stack) -> None:
 
 def test_try_it_calls_the_backend(stack: Stack) -> None:
     """The README's example: an anonymous WAMP client calls the backend through the router."""
-    assert "Hello, stack! (call #" in stack.try_it(CALL)
+    assert "Hello, you! (call #" in stack.try_it(CALL)
 {%- endif %}
 
 
