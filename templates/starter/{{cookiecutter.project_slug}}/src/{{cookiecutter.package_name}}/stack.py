@@ -23,6 +23,9 @@ import argparse
 import os
 import secrets
 import shutil
+{%- if cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}
+import socket
+{%- endif %}
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -122,6 +125,21 @@ def write_redis_conf(env: Mapping[str, str], devstack_dir: Path) -> Path:
         handle.write(text)
     return config
 {%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}
+
+
+def check_rabbitmq(env: Mapping[str, str], timeout: float = 3.0) -> None:
+    """StackError unless RabbitMQ accepts connections (scripts/run does not start it)."""
+    host, port = env.get("RABBITMQ_HOST") or "127.0.0.1", int(env.get("RABBITMQ_PORT") or 5672)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return
+    except OSError as exc:
+        raise StackError(
+            f"RabbitMQ does not answer at {host}:{port} ({exc}): start it (`docker compose up -d rabbitmq` "
+            "uses the RABBITMQ_* settings from .env) or point RABBITMQ_HOST/RABBITMQ_PORT at yours"
+        ) from None
+{%- endif %}
 
 
 def _executable(name: str, env_var: str, install_hint: str, env: Mapping[str, str]) -> str:
@@ -191,6 +209,9 @@ def prepare(
         env,
     )
     write_redis_conf(env, devstack_dir)
+{%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}
+    check_rabbitmq(env)
 {%- endif %}
     # The programs (celery, python) come from this Python's environment first.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
