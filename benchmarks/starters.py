@@ -234,6 +234,7 @@ def wamp_figures(log_dir: Path, runs: int) -> dict[str, Any]:
     env = {
         **os.environ,
         "BACKEND_SECRET": secrets.token_urlsafe(24),
+        "TICKET_SECRET": secrets.token_urlsafe(32),
         "ROUTER_PORT": str(port),
         "CROSSBAR_BIN": live_router.find_crossbar(project, os.environ),
         "PYTHONPATH": str(project / "src"),

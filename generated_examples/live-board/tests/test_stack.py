@@ -176,6 +176,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         executor.stop()  # SIGTERM to supervisord; mirakuru also ends whatever it left
 
 
+def test_run_refuses_placeholder_and_missing_secrets(tmp_path: Path) -> None:
+    """scripts/run fails closed: the .env.example placeholders, or a secret left out, stop it before anything starts."""
+    example = (PROJECT_DIR / ".env.example").read_text(encoding="utf-8")
+    placeholders = tmp_path / "placeholders.env"
+    placeholders.write_text(example, encoding="utf-8")
+    with pytest.raises(glue.StackError) as refused:
+        glue.prepare(PROJECT_DIR, placeholders, tmp_path / "devstack", stack_environ(tmp_path))
+    assert all(f"{name} is still the placeholder" in str(refused.value) for name in glue.SECRETS)
+    missing = tmp_path / "missing.env"
+    assert glue.write_env(missing, {name: free_port() for name in glue.PORTS})
+    left_out = glue.SECRETS[0]
+    lines = missing.read_text(encoding="utf-8").splitlines()
+    missing.write_text("\n".join(line for line in lines if not line.startswith(f"{left_out}=")), encoding="utf-8")
+    with pytest.raises(glue.StackError, match=f"{left_out} is not set"):
+        glue.prepare(PROJECT_DIR, missing, tmp_path / "devstack", stack_environ(tmp_path))
+    assert not (tmp_path / "devstack").exists()  # nothing was prepared, let alone started
+
+
 def stack_processes(stack: Stack) -> list[psutil.Process]:
     """supervisord and every process below it, right now."""
     root = psutil.Process(stack.pid)

@@ -18,6 +18,7 @@ import argparse
 import os
 import secrets
 import shutil
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -85,6 +86,20 @@ def check_env(env: Mapping[str, str]) -> None:
         )
 
 
+def check_ports_free(env: Mapping[str, str]) -> None:
+    """StackError naming each local port that something else already listens on."""
+    taken = []
+    for name in PORTS:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+            try:
+                probe.bind(("127.0.0.1", int(env[name])))
+            except OSError:
+                taken.append(f"{name}={env[name]}")
+    if taken:
+        raise StackError(f"port(s) in use on 127.0.0.1: {', '.join(taken)}: stop what uses them or change them in .env")
+
+
 def _executable(name: str, env_var: str, install_hint: str, env: Mapping[str, str]) -> str:
     """$env_var if set, else `name` beside this Python, else on PATH; StackError saying how to install it."""
     configured = env.get(env_var)
@@ -118,6 +133,7 @@ def prepare(
         raise StackError(f"{env_file} does not exist: run scripts/run, which writes it")
     env = load_env(env_file, environ)
     check_env(env)
+    check_ports_free(env)
     devstack_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(devstack_dir, 0o700)  # mkdir's mode is filtered by the umask
     supervisord = _executable(
@@ -149,8 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("live-board: starting under supervisord; Ctrl-C stops everything (warm shutdown).")
     for line in addresses(env):
         print(f"  {line}")
-    socket = Path(env["DEVSTACK_DIR"]) / "supervisor.sock"
-    print(f"  status:  .venv/bin/supervisorctl -s unix://{socket} status", flush=True)
+    control = Path(env["DEVSTACK_DIR"]) / "supervisor.sock"
+    print(f"  status:  .venv/bin/supervisorctl -s unix://{control} status", flush=True)
     # supervisord takes over this process (and its Ctrl-C); an argument list, no shell.
     os.execve(command[0], command, env)  # noqa: S606
 
