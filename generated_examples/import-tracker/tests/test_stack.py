@@ -30,7 +30,6 @@ from kombu.exceptions import OperationalError
 from mirakuru import SimpleExecutor
 from supervisor.xmlrpc import SupervisorTransport
 
-from import_tracker import router as launcher
 from import_tracker import stack as glue
 from import_tracker.celery_app import make_app
 from import_tracker.settings import Settings
@@ -173,10 +172,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env_file = run_dir / ".env"
     assert glue.write_env(env_file, {name: free_port() for name in glue.PORTS})
     environ = stack_environ(run_dir)
-    try:
-        environ["CROSSBAR_BIN"] = launcher.find_crossbar(PROJECT_DIR, environ)
-    except launcher.StartError as exc:
-        pytest.fail(str(exc), pytrace=False)
     try:
         command, env = glue.prepare(PROJECT_DIR, env_file, run_dir / "devstack", environ)
     except glue.StackError as exc:

@@ -26,7 +26,6 @@ import pytest
 from mirakuru import SimpleExecutor
 from supervisor.xmlrpc import SupervisorTransport
 
-from live_board import router as launcher
 from live_board import stack as glue
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -146,10 +145,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env_file = run_dir / ".env"
     assert glue.write_env(env_file, {name: free_port() for name in glue.PORTS})
     environ = stack_environ(run_dir)
-    try:
-        environ["CROSSBAR_BIN"] = launcher.find_crossbar(PROJECT_DIR, environ)
-    except launcher.StartError as exc:
-        pytest.fail(str(exc), pytrace=False)
     try:
         command, env = glue.prepare(PROJECT_DIR, env_file, run_dir / "devstack", environ)
     except glue.StackError as exc:

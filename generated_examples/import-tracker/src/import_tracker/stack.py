@@ -27,6 +27,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from . import router
+
 PACKAGE = "import_tracker"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PLACEHOLDER = "replace-with-"  # the prefix of every secret placeholder in .env.example
@@ -185,6 +187,10 @@ def prepare(
         env,
     )
     write_redis_conf(env, devstack_dir)
+    try:
+        env["CROSSBAR_BIN"] = router.find_crossbar(project_dir, env)
+    except router.StartError as exc:
+        raise StackError(str(exc)) from None
     # The programs (celery, python) come from this Python's environment first.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
     env["PYTHONUNBUFFERED"] = "1"

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from . import router
+
 PACKAGE = "live_board"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PLACEHOLDER = "replace-with-"  # the prefix of every secret placeholder in .env.example
@@ -140,6 +142,10 @@ def prepare(
         "supervisord", "SUPERVISORD_BIN", "run scripts/run (it installs requirements/test.txt into .venv)", env
     )
     env["DEVSTACK_DIR"] = str(devstack_dir.resolve())
+    try:
+        env["CROSSBAR_BIN"] = router.find_crossbar(project_dir, env)
+    except router.StartError as exc:
+        raise StackError(str(exc)) from None
     # The programs (celery, python) come from this Python's environment first.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
     env["PYTHONUNBUFFERED"] = "1"

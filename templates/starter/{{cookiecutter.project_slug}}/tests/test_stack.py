@@ -35,9 +35,6 @@ from kombu.exceptions import OperationalError
 from mirakuru import SimpleExecutor
 from supervisor.xmlrpc import SupervisorTransport
 
-{% if crossbar -%}
-from {{ cookiecutter.package_name }} import router as launcher
-{% endif -%}
 from {{ cookiecutter.package_name }} import stack as glue
 {%- if celery %}
 from {{ cookiecutter.package_name }}.celery_app import make_app
@@ -204,12 +201,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env_file = run_dir / ".env"
     assert glue.write_env(env_file, {name: free_port() for name in glue.PORTS})
     environ = stack_environ(run_dir)
-{%- if crossbar %}
-    try:
-        environ["CROSSBAR_BIN"] = launcher.find_crossbar(PROJECT_DIR, environ)
-    except launcher.StartError as exc:
-        pytest.fail(str(exc), pytrace=False)
-{%- endif %}
     try:
         command, env = glue.prepare(PROJECT_DIR, env_file, run_dir / "devstack", environ)
     except glue.StackError as exc:

@@ -29,6 +29,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dotenv import dotenv_values
+{%- if cookiecutter.use_crossbar %}
+
+from . import router
+{%- endif %}
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -225,6 +229,12 @@ def prepare(
 {%- endif %}
 {%- if cookiecutter.use_celery and cookiecutter.broker == "rabbitmq" %}
     check_rabbitmq(env)
+{%- endif %}
+{%- if cookiecutter.use_crossbar %}
+    try:
+        env["CROSSBAR_BIN"] = router.find_crossbar(project_dir, env)
+    except router.StartError as exc:
+        raise StackError(str(exc)) from None
 {%- endif %}
     # The programs (celery, python) come from this Python's environment first.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
