@@ -37,6 +37,14 @@ from import_tracker.settings import Settings
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PACKAGE = "import_tracker"
 PROGRAMS = ["redis", "router", "worker", "beat", "backend"]  # supervisord.conf's programs
+# The secrets each program must not see (env.j2 lists which process needs which, as for compose).
+WITHHELD: dict[str, list[str]] = {
+    "backend": ["PUBLISHER_KEY", "PUBLISHER_SECRET"],
+    "beat": ["BACKEND_SECRET", "PUBLISHER_KEY", "PUBLISHER_SECRET"],
+    "redis": ["REDIS_PASSWORD", "BACKEND_SECRET", "PUBLISHER_KEY", "PUBLISHER_SECRET"],
+    "router": ["REDIS_PASSWORD"],
+    "worker": ["BACKEND_SECRET"],
+}
 RESTARTED = "backend"  # the program the restart test kills
 START_TIMEOUT = 120.0  # seconds for the whole stack to answer (Crossbar and Celery import a lot)
 STOP_TIMEOUT = 120.0  # seconds for supervisord's ordered warm shutdown
@@ -234,6 +242,20 @@ def test_every_service_answers_on_the_ports_in_env(stack: Stack) -> None:
     assert answers_http(stack.env["ROUTER_PORT"])
     assert any(f"http://127.0.0.1:{stack.env['ROUTER_PORT']}/" in line for line in lines)
     assert sorted(info["name"] for info in stack.rpc().getAllProcessInfo()) == sorted(PROGRAMS)
+
+
+def test_each_program_sees_only_its_own_secrets(stack: Stack) -> None:
+    """A program's environment holds no value of a secret it does not need (the redis-server none at all)."""
+    values = glue.load_env(stack.env_file, {})
+    checked = 0
+    for program, names in WITHHELD.items():
+        pid = stack.running_pid(program)
+        assert pid is not None, program
+        seen = set(psutil.Process(pid).environ().values())
+        leaked = [name for name in names if values[name] in seen]
+        assert not leaked, f"{program} can read {leaked}"
+        checked += len(names)
+    assert checked  # at least one secret is withheld from some program
 
 
 def test_try_it_enqueues_a_task(stack: Stack) -> None:

@@ -37,6 +37,12 @@ from orders_worker.settings import Settings
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PACKAGE = "orders_worker"
 PROGRAMS = ["redis", "worker", "beat"]  # supervisord.conf's programs
+# The secrets each program must not see (env.j2 lists which process needs which, as for compose).
+WITHHELD: dict[str, list[str]] = {
+    "beat": [],
+    "redis": ["REDIS_PASSWORD"],
+    "worker": [],
+}
 RESTARTED = "worker"  # the program the restart test kills
 START_TIMEOUT = 120.0  # seconds for the whole stack to answer (Crossbar and Celery import a lot)
 STOP_TIMEOUT = 120.0  # seconds for supervisord's ordered warm shutdown
@@ -206,6 +212,20 @@ def test_every_service_answers_on_the_ports_in_env(stack: Stack) -> None:
     heartbeat_key = Settings.from_env(stack.env).heartbeat_key
     stack.wait_for(lambda: int(cast("bytes | None", stack.redis().get(heartbeat_key)) or 0) >= 1, "beat's heartbeat")
     assert sorted(info["name"] for info in stack.rpc().getAllProcessInfo()) == sorted(PROGRAMS)
+
+
+def test_each_program_sees_only_its_own_secrets(stack: Stack) -> None:
+    """A program's environment holds no value of a secret it does not need (the redis-server none at all)."""
+    values = glue.load_env(stack.env_file, {})
+    checked = 0
+    for program, names in WITHHELD.items():
+        pid = stack.running_pid(program)
+        assert pid is not None, program
+        seen = set(psutil.Process(pid).environ().values())
+        leaked = [name for name in names if values[name] in seen]
+        assert not leaked, f"{program} can read {leaked}"
+        checked += len(names)
+    assert checked  # at least one secret is withheld from some program
 
 
 def test_try_it_enqueues_a_task(stack: Stack) -> None:

@@ -50,6 +50,23 @@ PACKAGE = "{{ cookiecutter.package_name }}"
 {%- if beat %}{% set _ = programs.append("beat") %}{% endif %}
 {%- if crossbar %}{% set _ = programs.append("backend") %}{% endif %}
 PROGRAMS = {{ programs | tojson }}  # supervisord.conf's programs
+{%- import "env.j2" as env with context %}
+{%- set withheld = {} %}
+{%- for program in programs %}
+{%- set names = [] %}
+{%- for var in env.vars if var.kind == "secret" and var.services is defined and var.services is not none and program not in var.services %}
+{%- set _ = names.append(var.name) %}
+{%- endfor %}
+{%- set _ = withheld.update({program: names}) %}
+{%- endfor %}
+{%- if withheld.values() | sum(start=[]) %}
+# The secrets each program must not see (env.j2 lists which process needs which, as for compose).
+WITHHELD: dict[str, list[str]] = {
+{%- for program, names in withheld | dictsort %}
+    "{{ program }}": {{ names | tojson }},
+{%- endfor %}
+}
+{%- endif %}
 RESTARTED = "{{ "backend" if crossbar else "worker" }}"  # the program the restart test kills
 START_TIMEOUT = 120.0  # seconds for the whole stack to answer (Crossbar and Celery import a lot)
 STOP_TIMEOUT = 120.0  # seconds for supervisord's ordered warm shutdown
@@ -273,6 +290,23 @@ def test_every_service_answers_on_the_ports_in_env(stack: Stack) -> None:
     assert any(f"http://127.0.0.1:{stack.env['ROUTER_PORT']}/" in line for line in lines)
 {%- endif %}
     assert sorted(info["name"] for info in stack.rpc().getAllProcessInfo()) == sorted(PROGRAMS)
+
+{%- if withheld.values() | sum(start=[]) %}
+
+
+def test_each_program_sees_only_its_own_secrets(stack: Stack) -> None:
+    """A program's environment holds no value of a secret it does not need (the redis-server none at all)."""
+    values = glue.load_env(stack.env_file, {})
+    checked = 0
+    for program, names in WITHHELD.items():
+        pid = stack.running_pid(program)
+        assert pid is not None, program
+        seen = set(psutil.Process(pid).environ().values())
+        leaked = [name for name in names if values[name] in seen]
+        assert not leaked, f"{program} can read {leaked}"
+        checked += len(names)
+    assert checked  # at least one secret is withheld from some program
+{%- endif %}
 {%- if celery %}
 
 
