@@ -29,6 +29,23 @@ MAY_HAVE = {
 BROKER_PASSWORDS = {"REDIS_PASSWORD", "RABBITMQ_PASSWORD"}
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key twice in one mapping as docker compose does."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # Only the mapping's own keys: what `<<: *anchor` merges in may be overridden.
+        keys = [key.value for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge"]
+        duplicates = sorted({str(key) for key in keys if keys.count(key) > 1})
+        if duplicates:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate keys {duplicates}", node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_compose(project: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load((project / "docker-compose.yml").read_text(encoding="utf-8"), UniqueKeyLoader)
+    return loaded
+
+
 @pytest.fixture(scope="module")
 def projects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("compose")
@@ -58,7 +75,7 @@ def command_text(service: dict[str, Any]) -> str:
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_compose_services_are_checked_and_hold_only_their_secrets(variant: str, projects: dict[str, Path]) -> None:
     project = projects[variant]
-    compose = yaml.safe_load((project / "docker-compose.yml").read_text(encoding="utf-8"))
+    compose = load_compose(project)
     secrets = secret_names(project)  # none for celery-sqs (AWS credentials come from its own chain)
     services: dict[str, dict[str, Any]] = compose["services"]
     assert services
@@ -79,7 +96,7 @@ def test_compose_services_are_checked_and_hold_only_their_secrets(variant: str, 
 
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if VARIANTS[v][1] in ("redis", "rabbitmq")])
 def test_broker_services_refuse_the_placeholder(variant: str, projects: dict[str, Path]) -> None:
-    compose = yaml.safe_load((projects[variant] / "docker-compose.yml").read_text(encoding="utf-8"))
+    compose = load_compose(projects[variant])
     stack, broker = VARIANTS[variant]
     if stack == "crossbar":
         assert broker not in compose["services"]
@@ -89,7 +106,7 @@ def test_broker_services_refuse_the_placeholder(variant: str, projects: dict[str
 
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if VARIANTS[v][0] != "crossbar"])
 def test_beat_schedule_is_on_a_named_volume(variant: str, projects: dict[str, Path]) -> None:
-    compose = yaml.safe_load((projects[variant] / "docker-compose.yml").read_text(encoding="utf-8"))
+    compose = load_compose(projects[variant])
     beat = compose["services"]["beat"]
     schedule = Path(beat["command"][beat["command"].index("--schedule") + 1])
     mounts = dict(volume.split(":")[::-1] for volume in beat["volumes"])
