@@ -17,12 +17,18 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+
+from mirakuru import Executor, HTTPExecutor, TCPExecutor
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "generated_examples"
@@ -30,7 +36,49 @@ MINIMAL = Path(__file__).resolve().parent / "minimal"
 sys.path[:0] = [str(EXAMPLES / "orders-worker" / "src"), str(EXAMPLES / "live-board" / "src")]
 
 from live_board import router as live_router  # noqa: E402
-from orders_worker import devstack  # noqa: E402
+from orders_worker import stack as orders_stack  # noqa: E402
+
+START_TIMEOUT = 60.0  # seconds for any process to become ready
+CROSSBAR_STOPPED = 1  # Crossbar's exit status after SIGTERM has shut it down cleanly
+
+
+class ReadyExecutor(Executor):
+    """mirakuru's Executor, ready once `ready()` is true (a ping, a line in its log)."""
+
+    def __init__(self, command: list[str], ready: Callable[[], bool], **kwargs: Any) -> None:
+        self._ready = ready
+        super().__init__(command, timeout=START_TIMEOUT, **kwargs)
+
+    def pre_start_check(self) -> bool:
+        return False
+
+    def after_start_check(self) -> bool:
+        return self._ready()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running(executor: Executor) -> Iterator[Executor]:
+    """Start `executor`; stop it (SIGTERM to its process group, then what is left) afterwards."""
+    executor.start()
+    try:
+        yield executor
+    finally:
+        executor.stop()
+
+
+def output(stack: ExitStack, log: Path) -> dict[str, Any]:
+    """mirakuru's stdout/stderr arguments for a process whose output goes to `log` (no pipe to fill)."""
+    return {"stdout": stack.enter_context(open(log, "ab")), "stderr": subprocess.STDOUT}
+
+
+def logged(log: Path, line: str) -> Callable[[], bool]:
+    return lambda: log.exists() and line.encode() in log.read_bytes()
 
 
 def latencies(samples: list[float], seconds: float, count: int) -> dict[str, float]:
@@ -63,62 +111,87 @@ def celery_figures(log_dir: Path, runs: int) -> dict[str, Any]:
     from orders_worker.settings import Settings
 
     password = secrets.token_urlsafe(16)
-    redis, port = devstack.start_redis(log_dir, password)
-    procs = [redis]
+    port = free_port()
+    env = {
+        **os.environ,
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": str(port),
+        "REDIS_PASSWORD": password,
+        "REDIS_DB": "0",
+        "PYTHONPATH": str(EXAMPLES / "orders-worker" / "src"),
+    }
+    # redis-server as scripts/run starts it: on the config file the starter's own glue writes.
+    config = orders_stack.write_redis_conf(env, log_dir)
     apps: list[Any] = []
-    try:
-        env = {
-            **os.environ,
-            "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": str(port),
-            "REDIS_PASSWORD": password,
-            "REDIS_DB": "0",
-        }
-        procs.append(devstack.start_worker(env, log_dir))
+    with ExitStack() as stack:
+        redis_server = shutil.which("redis-server") or "redis-server"
+        redis = TCPExecutor(
+            [redis_server, str(config)], "127.0.0.1", port, timeout=30, **output(stack, log_dir / "redis.log")
+        )
+        stack.enter_context(running(redis))
         starter_app = make_app(Settings.from_env(env), set_as_current=False)
         apps.append(starter_app)
-        starter = measure_celery(starter_app, "orders_worker.tasks.add", runs)
-        url = f"redis://:{password}@127.0.0.1:{port}"
-        minimal_env = {**env, "BENCH_BROKER": f"{url}/4", "BENCH_BACKEND": f"{url}/5", "PYTHONPATH": str(MINIMAL)}
-        minimal_app = Celery("minimal", broker=f"{url}/4", backend=f"{url}/5")
-        apps.append(minimal_app)
-        argv = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "minimal_celery",
-            "worker",
-            "-c",
-            "2",
-            "-n",
-            "minimal@%h",
-            "--without-mingle",
-            "--without-gossip",
-            "-l",
-            "warning",
-        ]
-        procs.append(
-            devstack.start_process(
-                "minimal-worker",
-                argv,
-                env=minimal_env,
-                cwd=MINIMAL,
-                log_dir=log_dir,
-                ready=lambda: bool(minimal_app.control.ping(timeout=0.5)),
-                timeout=60,
-            )
+        worker = ReadyExecutor(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "orders_worker.celery_app",
+                "worker",
+                "-c",
+                "2",
+                "-n",
+                "bench@%h",
+                "--without-mingle",
+                "--without-gossip",
+                "-l",
+                "warning",
+            ],
+            ready=lambda: bool(starter_app.control.ping(timeout=0.5)),
+            envvars=env,
+            cwd=str(EXAMPLES / "orders-worker"),
+            **output(stack, log_dir / "worker.log"),
         )
-        minimal = measure_celery(minimal_app, "minimal_celery.add", runs)
-    finally:
-        # Finish with the clients while Redis still runs: results still in reference cycles,
-        # collected later, and an open result consumer both retry their reconnection for
-        # ever once Redis is gone, and the process never exits.
-        gc.collect()
-        for app in apps:
-            app.backend.result_consumer.stop()
-            app.close()
-        devstack.stop_all(reversed(procs))
+        stack.enter_context(running(worker))
+        try:
+            starter = measure_celery(starter_app, "orders_worker.tasks.add", runs)
+            url = f"redis://:{password}@127.0.0.1:{port}"
+            minimal_app = Celery("minimal", broker=f"{url}/4", backend=f"{url}/5")
+            apps.append(minimal_app)
+            minimal_env = {**env, "BENCH_BROKER": f"{url}/4", "BENCH_BACKEND": f"{url}/5", "PYTHONPATH": str(MINIMAL)}
+            minimal_worker = ReadyExecutor(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "minimal_celery",
+                    "worker",
+                    "-c",
+                    "2",
+                    "-n",
+                    "minimal@%h",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "-l",
+                    "warning",
+                ],
+                ready=lambda: bool(minimal_app.control.ping(timeout=0.5)),
+                envvars=minimal_env,
+                cwd=str(MINIMAL),
+                **output(stack, log_dir / "minimal-worker.log"),
+            )
+            stack.enter_context(running(minimal_worker))
+            minimal = measure_celery(minimal_app, "minimal_celery.add", runs)
+        finally:
+            # Finish with the clients while Redis still runs: results still in reference cycles,
+            # collected later, and an open result consumer both retry their reconnection for
+            # ever once Redis is gone, and the process never exits.
+            gc.collect()
+            for app in apps:
+                app.backend.result_consumer.stop()
+                app.close()
     return {"starter": starter, "minimal": minimal, "p50_ratio": starter["p50_ms"] / minimal["p50_ms"]}
 
 
@@ -156,69 +229,79 @@ async def measure_wamp(url: str, realm: str, procedure: str, runs: int) -> dict[
 
 def wamp_figures(log_dir: Path, runs: int) -> dict[str, Any]:
     project = EXAMPLES / "live-board"
-    port = devstack.free_port()
+    port = free_port()
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-cbdir-"))
     env = {
         **os.environ,
         "BACKEND_SECRET": secrets.token_urlsafe(24),
         "TICKET_SECRET": secrets.token_urlsafe(32),
         "ROUTER_PORT": str(port),
+        "CROSSBAR_BIN": live_router.find_crossbar(project, os.environ),
+        "PYTHONPATH": str(project / "src"),
     }
-    run_dir = Path(tempfile.mkdtemp(prefix="bench-cbdir-"))
-    procs = []
     try:
-        procs.append(live_router.start_router(project, port, env, log_dir, run_dir=run_dir))
-        procs.append(live_router.start_backend(project, env, log_dir))
-        starter = asyncio.run(measure_wamp(f"ws://127.0.0.1:{port}/ws", "live_board", "live_board.public.hello", runs))
-        devstack.stop_all(reversed(procs))
-        procs = []
-        procs += _minimal_router(log_dir, run_dir)
-        minimal = asyncio.run(measure_wamp(f"ws://127.0.0.1:{procs[0].port}", "bench", "bench.hello", runs))
+        with ExitStack() as stack:
+            # The starter's own entry points, as supervisord.conf and docker-compose.yml run them.
+            router = HTTPExecutor(
+                [sys.executable, "-m", "live_board.router", "--run-dir", str(run_dir)],
+                f"http://127.0.0.1:{port}/",
+                method="GET",
+                envvars=env,
+                cwd=str(project),
+                timeout=START_TIMEOUT,
+                expected_returncode=CROSSBAR_STOPPED,
+                **output(stack, log_dir / "router.log"),
+            )
+            stack.enter_context(running(router))
+            backend_log = log_dir / "backend.log"
+            backend = ReadyExecutor(
+                [sys.executable, "-m", "live_board.backend"],
+                ready=logged(backend_log, "backend ready"),
+                envvars=env,
+                cwd=str(project),
+                **output(stack, backend_log),
+            )
+            stack.enter_context(running(backend))
+            starter = asyncio.run(
+                measure_wamp(f"ws://127.0.0.1:{port}/ws", "live_board", "live_board.public.hello", runs)
+            )
+        with ExitStack() as stack:
+            minimal_port = _minimal_router(stack, log_dir, run_dir)
+            minimal = asyncio.run(measure_wamp(f"ws://127.0.0.1:{minimal_port}", "bench", "bench.hello", runs))
     finally:
-        devstack.stop_all(reversed(procs))
         shutil.rmtree(run_dir, ignore_errors=True)
     return {"starter": starter, "minimal": minimal, "p50_ratio": starter["p50_ms"] / minimal["p50_ms"]}
 
 
-def _minimal_router(log_dir: Path, run_dir: Path) -> list[Any]:
-    port = devstack.free_port()
+def _minimal_router(stack: ExitStack, log_dir: Path, run_dir: Path) -> int:
+    """An open local router (benchmarks/minimal/config.json) and the bare callee; the router's port."""
+    port = free_port()
     cbdir = run_dir / "minimal"
     cbdir.mkdir()
     config = json.loads((MINIMAL / "config.json").read_text(encoding="utf-8"))
     config["workers"][0]["transports"][0]["endpoint"]["port"] = port
     (cbdir / "config.json").write_text(json.dumps(config), encoding="utf-8")
     crossbar = live_router.find_crossbar(EXAMPLES / "live-board", os.environ)
-    router = devstack.start_process(
-        "minimal-router",
+    router = TCPExecutor(
         [crossbar, "start", "--cbdir", str(cbdir)],
-        env=dict(os.environ),
-        cwd=cbdir,
-        log_dir=log_dir,
-        ready=lambda: _port_open(port),
-        timeout=60,
+        "127.0.0.1",
+        port,
+        cwd=str(cbdir),
+        timeout=START_TIMEOUT,
+        expected_returncode=CROSSBAR_STOPPED,
+        **output(stack, log_dir / "minimal-router.log"),
     )
-    router.port = port  # type: ignore[attr-defined]
-    env = {**os.environ, "BENCH_URL": f"ws://127.0.0.1:{port}"}
-    log = Path(log_dir) / "minimal-callee.log"
-    callee = devstack.start_process(
-        "minimal-callee",
+    stack.enter_context(running(router))
+    callee_log = log_dir / "minimal-callee.log"
+    callee = ReadyExecutor(
         [sys.executable, str(MINIMAL / "minimal_callee.py")],
-        env=env,
-        cwd=MINIMAL,
-        log_dir=log_dir,
-        timeout=30,
-        ready=lambda: log.exists() and b"minimal callee ready" in log.read_bytes(),
+        ready=logged(callee_log, "minimal callee ready"),
+        envvars={"BENCH_URL": f"ws://127.0.0.1:{port}"},
+        cwd=str(MINIMAL),
+        **output(stack, callee_log),
     )
-    return [router, callee]
-
-
-def _port_open(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+    stack.enter_context(running(callee))
+    return port
 
 
 def main() -> None:

@@ -21,8 +21,10 @@ BROKER = "{{ cookiecutter.broker }}"
 
 SRC = f"src/{PACKAGE}"
 CELERY_FILES = [
-    f"{SRC}/celery_app.py", f"{SRC}/tasks.py", "tests/test_tasks.py", "tests/test_beat.py", "tests/durable_probe.py",
+    f"{SRC}/celery_app.py", f"{SRC}/tasks.py", "tests/test_tasks.py", "tests/test_beat.py",
     "tests/celery_fixtures.py", "tests/test_celery_ops.py", "tests/test_celery_faults.py", "tests/test_celery_scale.py",
+    # Also tests/test_stack.py (SIGTERM while a task is held) on every Celery stack.
+    "tests/durable_probe.py",
 ]
 CROSSBAR_FILES = [
     f"{SRC}/router.py", f"{SRC}/backend.py", f"{SRC}/tickets.py", ".crossbar", "web",
@@ -32,12 +34,13 @@ CROSSBAR_FILES = [
 ]
 HYBRID_FILES = [f"{SRC}/bridge.py", f"{SRC}/jobs.py", f"{SRC}/quota.py", "tests/test_hybrid.py"]
 BEAT_FILES = ["tests/test_beat.py"]
-DURABLE_FILES = ["tests/durable_probe.py"]
 # Live on redis-server only (the tests start it): the broker faults need durable_probe too.
 REDIS_FILES = ["tests/test_celery_faults.py", "tests/test_celery_scale.py"]
 FAULT_FILES = ["tests/test_celery_faults.py"]
 # SQS has neither remote control nor events, and no password to refuse.
 NOT_SQS_FILES = ["tests/test_celery_ops.py"]
+# The live test of the whole stack under supervisord: RabbitMQ and SQS are not started locally.
+REMOTE_BROKER_FILES = ["tests/test_stack.py"]
 
 
 def check_context() -> None:
@@ -62,9 +65,9 @@ def unused() -> list[str]:
     if SCHEDULING == "none":
         paths += BEAT_FILES
     if not DURABLE_WORK:
-        paths += DURABLE_FILES + FAULT_FILES
-    if BROKER != "redis":
-        paths += REDIS_FILES
+        paths += FAULT_FILES
+    if USE_CELERY and BROKER != "redis":
+        paths += REDIS_FILES + REMOTE_BROKER_FILES
     if BROKER == "sqs":
         paths += NOT_SQS_FILES
     return sorted(set(paths))
