@@ -58,6 +58,8 @@ class Settings:
     visibility_timeout: int = 660
     beat_interval_seconds: int = 60
     heartbeat_key: str = f"{PACKAGE}:heartbeat"
+    # Task events for a monitor (README: Monitoring tasks): off, since they cost broker traffic per task.
+    task_events: bool = False
     reports_dir: str = ""
 
     @classmethod
@@ -76,6 +78,7 @@ class Settings:
             visibility_timeout=_int(env, "VISIBILITY_TIMEOUT", cls.visibility_timeout, 1, 7 * 86400),
             beat_interval_seconds=_int(env, "BEAT_INTERVAL_SECONDS", cls.beat_interval_seconds, 1, 86400),
             heartbeat_key=env.get("HEARTBEAT_KEY") or cls.heartbeat_key,
+            task_events=_flag(env, "TASK_EVENTS"),
             # Not a fixed /tmp path, which another local user could create first.
             reports_dir=env.get("REPORTS_DIR") or os.path.join(os.getcwd(), ".devstack", "reports"),
         )

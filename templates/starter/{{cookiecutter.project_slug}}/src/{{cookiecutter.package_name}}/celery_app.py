@@ -106,12 +106,17 @@ def config(settings: Settings) -> dict[str, Any]:
         # No result backend on SQS: do not let task results look retrievable.
         "task_ignore_result": True,
 {%- endif %}
+{%- if cookiecutter.broker != "sqs" %}
         # Task events (received, started, succeeded, failed...) for monitors: `celery events`,
-        # Flower (https://docs.celeryq.dev/en/stable/userguide/monitoring.html#events).
+        # Flower (https://docs.celeryq.dev/en/stable/userguide/monitoring.html#events). Off
+        # unless TASK_EVENTS=true: each event is one more broker message per task (measured:
+        # the starter's round trip was about a quarter slower with them on). A monitor can also
+        # turn them on in running workers (`celery control enable_events`; Flower does).
         # "sent" is published by whoever sends the task (beat too), so a monitor sees tasks
         # that no worker has taken yet.
-        "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        "worker_send_task_events": settings.task_events,
+        "task_send_sent_event": settings.task_events,
+{%- endif %}
         # Replace each pool process after this many tasks: contains slow memory leaks.
         "worker_max_tasks_per_child": 1000,
 {%- if cookiecutter.durable_work %}

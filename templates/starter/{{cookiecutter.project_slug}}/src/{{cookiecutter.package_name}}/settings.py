@@ -33,7 +33,7 @@ def _int(env: Mapping[str, str], name: str, default: int, lowest: int = 0, highe
     if not lowest <= value <= highest:
         raise ValueError(f"{name}={value} is out of range ({lowest}..{highest})")
     return value
-{%- if cookiecutter.use_celery and cookiecutter.broker == "redis" %}
+{%- if cookiecutter.use_celery and cookiecutter.broker != "sqs" %}
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -84,6 +84,10 @@ class Settings:
     heartbeat_key: str = f"{PACKAGE}:heartbeat"
 {%- endif %}
 {%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.broker != "sqs" %}
+    # Task events for a monitor (README: Monitoring tasks): off, since they cost broker traffic per task.
+    task_events: bool = False
+{%- endif %}
 {%- if cookiecutter.use_celery and cookiecutter.durable_work %}
     reports_dir: str = ""
 {%- endif %}
@@ -132,6 +136,9 @@ class Settings:
 {%- if cookiecutter.broker == "redis" %}
             heartbeat_key=env.get("HEARTBEAT_KEY") or cls.heartbeat_key,
 {%- endif %}
+{%- endif %}
+{%- if cookiecutter.use_celery and cookiecutter.broker != "sqs" %}
+            task_events=_flag(env, "TASK_EVENTS"),
 {%- endif %}
 {%- if cookiecutter.use_celery and cookiecutter.durable_work %}
             # Not a fixed /tmp path, which another local user could create first.
