@@ -160,6 +160,7 @@ def addresses(env: Mapping[str, str]) -> list[str]:
     lines.append(f"router   http://127.0.0.1:{port}/  (the page; WAMP on ws://127.0.0.1:{port}/ws)")
     lines.append(f"bridge   http://127.0.0.1:{env['ROUTER_INTERNAL_PORT']}/  (internal: the workers' HTTP bridge)")
     lines.append("backend  joins the router as 'backend'")
+    lines.append(f"sign in  .venv/bin/dotenv run -- .venv/bin/python -m {PACKAGE}.tickets alice  (a sign-in URL)")
     lines.append("worker   celery worker, consumes from the broker")
     lines.append(f"beat     celery beat, heartbeat every {env.get('BEAT_INTERVAL_SECONDS') or 60} s")
     return lines

@@ -124,6 +124,7 @@ def addresses(env: Mapping[str, str]) -> list[str]:
     port = env["ROUTER_PORT"]
     lines.append(f"router   http://127.0.0.1:{port}/  (the page; WAMP on ws://127.0.0.1:{port}/ws)")
     lines.append("backend  joins the router as 'backend'")
+    lines.append(f"sign in  .venv/bin/dotenv run -- .venv/bin/python -m {PACKAGE}.tickets alice  (a sign-in URL)")
     return lines
 
 

@@ -193,6 +193,7 @@ def addresses(env: Mapping[str, str]) -> list[str]:
     lines.append(f"bridge   http://127.0.0.1:{env['ROUTER_INTERNAL_PORT']}/  (internal: the workers' HTTP bridge)")
 {%- endif %}
     lines.append("backend  joins the router as 'backend'")
+    lines.append(f"sign in  .venv/bin/dotenv run -- .venv/bin/python -m {PACKAGE}.tickets alice  (a sign-in URL)")
 {%- endif %}
 {%- if cookiecutter.use_celery %}
     lines.append("worker   celery worker, consumes from the broker")
