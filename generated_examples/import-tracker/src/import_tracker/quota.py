@@ -60,7 +60,9 @@ class RedisQuota:
         self.max_starts = settings.job_starts_per_minute
         self.max_running = settings.job_max_running
         url = settings.redis_url(settings.redis_db + 1)
-        self.client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+        # The broker's TLS settings too (REDIS_TLS, REDIS_CA_FILE), like Celery's own connections.
+        tls = settings.redis_ssl() or {}
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3, **tls)
         self.script = self.client.register_script(ACQUIRE)
 
     def _keys(self, user: str) -> list[str]:
