@@ -6,7 +6,9 @@ Celery: `add.delay(2, 3).get()` through generated_examples/orders-worker's confi
 worker, against benchmarks/minimal/minimal_celery.py on the same redis-server. WAMP: a call
 to the live-board backend's `hello` through its router configuration (authenticated backend,
 least-privilege browser role), against benchmarks/minimal/ (an open local router and a bare
-callee). Each reports p50, p99 and throughput; the results are merged into results.json.
+callee). Both of a pair run at the same time and their timed calls alternate in blocks, so
+that drift on a shared machine hits both alike. Each reports p50, p99 and throughput; the
+results are merged into results.json.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ def logged(log: Path, line: str) -> Callable[[], bool]:
 
 
 def latencies(samples: list[float], seconds: float, count: int) -> dict[str, float]:
+    """p50 and p99 of the timed calls; throughput from `count` calls sent at once in `seconds`."""
     ordered = sorted(samples)
     return {
         "p50_ms": statistics.median(ordered) * 1000,
@@ -90,19 +93,47 @@ def latencies(samples: list[float], seconds: float, count: int) -> dict[str, flo
     }
 
 
-def measure_celery(app: Any, name: str, runs: int) -> dict[str, float]:
-    for _ in range(20):  # warm up connections and the worker's pool
-        app.send_task(name, (2, 3)).get(timeout=10)
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
+BLOCKS = 10  # latency samples alternate between starter and minimal in this many blocks each
+
+
+def interleaved(calls: dict[str, Callable[[], Any]], runs: int) -> dict[str, list[float]]:
+    """`runs` timed calls of each, alternating in blocks: drift on a shared machine (another
+    process, the CPU's clock) then hits both alike instead of whichever ran second."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(BLOCKS):
+        for name, call in calls.items():
+            for _ in range(runs // BLOCKS):
+                start = time.perf_counter()
+                call()
+                samples[name].append(time.perf_counter() - start)
+    return samples
+
+
+def celery_call(app: Any, name: str) -> Callable[[], None]:
+    def call() -> None:
         assert app.send_task(name, (2, 3)).get(timeout=10) == 5
-        samples.append(time.perf_counter() - start)
+
+    return call
+
+
+def celery_throughput(app: Any, name: str, runs: int) -> float:
     start = time.perf_counter()
     pending = [app.send_task(name, (2, 3)) for _ in range(runs)]
     for result in pending:
         result.get(timeout=30)
-    return latencies(samples, time.perf_counter() - start, runs)
+    return time.perf_counter() - start
+
+
+def measure_celery(apps: dict[str, tuple[Any, str]], runs: int) -> dict[str, dict[str, float]]:
+    calls = {label: celery_call(app, name) for label, (app, name) in apps.items()}
+    for call in calls.values():
+        for _ in range(20):  # warm up connections and the workers' pools
+            call()
+    samples = interleaved(calls, runs)
+    return {
+        label: latencies(samples[label], celery_throughput(app, name, runs), runs)
+        for label, (app, name) in apps.items()
+    }
 
 
 def celery_figures(log_dir: Path, runs: int) -> dict[str, Any]:
@@ -155,7 +186,6 @@ def celery_figures(log_dir: Path, runs: int) -> dict[str, Any]:
         )
         stack.enter_context(running(worker))
         try:
-            starter = measure_celery(starter_app, "orders_worker.tasks.add", runs)
             url = f"redis://:{password}@127.0.0.1:{port}"
             minimal_app = Celery("minimal", broker=f"{url}/4", backend=f"{url}/5")
             apps.append(minimal_app)
@@ -183,7 +213,9 @@ def celery_figures(log_dir: Path, runs: int) -> dict[str, Any]:
                 **output(stack, log_dir / "minimal-worker.log"),
             )
             stack.enter_context(running(minimal_worker))
-            minimal = measure_celery(minimal_app, "minimal_celery.add", runs)
+            both = {"starter": (starter_app, "orders_worker.tasks.add"), "minimal": (minimal_app, "minimal_celery.add")}
+            figures = measure_celery(both, runs)
+            starter, minimal = figures["starter"], figures["minimal"]
         finally:
             # Finish with the clients while Redis still runs: results still in reference cycles,
             # collected later, and an open result consumer both retry their reconnection for
@@ -195,8 +227,10 @@ def celery_figures(log_dir: Path, runs: int) -> dict[str, Any]:
     return {"starter": starter, "minimal": minimal, "p50_ratio": starter["p50_ms"] / minimal["p50_ms"]}
 
 
-async def measure_wamp(url: str, realm: str, procedure: str, runs: int) -> dict[str, float]:
+async def wamp_client(url: str, realm: str) -> tuple[Any, Any]:
+    """A joined anonymous session at `url` and its transport."""
     from autobahn.asyncio.wamp import ApplicationSession
+    from autobahn.asyncio.websocket import WampWebSocketClientFactory
     from autobahn.wamp.types import ComponentConfig
 
     joined: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -205,25 +239,33 @@ async def measure_wamp(url: str, realm: str, procedure: str, runs: int) -> dict[
         async def onJoin(self, details: Any) -> None:
             joined.set_result(self)
 
-    from autobahn.asyncio.websocket import WampWebSocketClientFactory
-
     session = Client(ComponentConfig(realm))
     factory = WampWebSocketClientFactory(lambda: session, url=url)
     host, port = url.split("//")[1].split("/")[0].split(":")
     transport, _ = await asyncio.get_running_loop().create_connection(factory, host, int(port))
-    client = await asyncio.wait_for(joined, 10)
-    for _ in range(20):
-        await client.call(procedure, "bench")
-    samples = []
-    for _ in range(runs):
+    return await asyncio.wait_for(joined, 10), transport
+
+
+async def measure_wamp(targets: dict[str, tuple[str, str, str]], runs: int) -> dict[str, dict[str, float]]:
+    """targets: label -> (url, realm, procedure); latency interleaved as in interleaved()."""
+    clients = {label: await wamp_client(url, realm) for label, (url, realm, _) in targets.items()}
+    samples: dict[str, list[float]] = {label: [] for label in targets}
+    for label, (client, _) in clients.items():
+        for _ in range(20):
+            await client.call(targets[label][2], "bench")
+    for _ in range(BLOCKS):
+        for label, (client, _) in clients.items():
+            for _ in range(runs // BLOCKS):
+                start = time.perf_counter()
+                await client.call(targets[label][2], "bench")
+                samples[label].append(time.perf_counter() - start)
+    figures = {}
+    for label, (client, transport) in clients.items():
         start = time.perf_counter()
-        await client.call(procedure, "bench")
-        samples.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    await asyncio.gather(*(client.call(procedure, "bench") for _ in range(runs)))
-    figures = latencies(samples, time.perf_counter() - start, runs)
-    client.leave()
-    transport.close()
+        await asyncio.gather(*(client.call(targets[label][2], "bench") for _ in range(runs)))
+        figures[label] = latencies(samples[label], time.perf_counter() - start, runs)
+        client.leave()
+        transport.close()
     return figures
 
 
@@ -262,12 +304,13 @@ def wamp_figures(log_dir: Path, runs: int) -> dict[str, Any]:
                 **output(stack, backend_log),
             )
             stack.enter_context(running(backend))
-            starter = asyncio.run(
-                measure_wamp(f"ws://127.0.0.1:{port}/ws", "live_board", "live_board.public.hello", runs)
-            )
-        with ExitStack() as stack:
             minimal_port = _minimal_router(stack, log_dir, run_dir)
-            minimal = asyncio.run(measure_wamp(f"ws://127.0.0.1:{minimal_port}", "bench", "bench.hello", runs))
+            targets = {
+                "starter": (f"ws://127.0.0.1:{port}/ws", "live_board", "live_board.public.hello"),
+                "minimal": (f"ws://127.0.0.1:{minimal_port}", "bench", "bench.hello"),
+            }
+            figures = asyncio.run(measure_wamp(targets, runs))
+            starter, minimal = figures["starter"], figures["minimal"]
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     return {"starter": starter, "minimal": minimal, "p50_ratio": starter["p50_ms"] / minimal["p50_ms"]}
