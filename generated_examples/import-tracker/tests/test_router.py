@@ -35,6 +35,7 @@ from router_fixtures import PACKAGE, PROJECT_DIR, RouterStack, free_port, make_s
 from wamp_client import (
     WAMP_TIMEOUT,
     ClientSession,
+    handshake_status,
     new_user,
     other_local_addresses,
     resolve_once,
@@ -195,20 +196,6 @@ def test_router_entry_point_becomes_crossbar(router: RouterStack) -> None:
 # --- the running router ----------------------------------------------------------------------
 
 
-def _handshake_status(port: int, origin: str) -> str:
-    request = (
-        "GET /ws HTTP/1.1\r\n"
-        f"Host: 127.0.0.1:{port}\r\n"
-        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-        "Sec-WebSocket-Protocol: wamp.2.json\r\n"
-        f"Origin: {origin}\r\n\r\n"
-    )
-    with socket.create_connection(("127.0.0.1", port), timeout=WAMP_TIMEOUT) as conn:
-        conn.sendall(request.encode("ascii"))
-        return conn.recv(4096).decode("latin-1").split("\r\n", 1)[0]
-
-
 def _connects(address: str, port: int) -> bool:
     """Does a TCP connection to address:port succeed?"""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -239,11 +226,11 @@ def test_router_listens_on_loopback_only(router: RouterStack) -> None:
 def test_router_refuses_foreign_origin(router: RouterStack) -> None:
     """A WebSocket handshake from another origin (or the null origin) is refused; the page's origins are accepted."""
     for origin in (f"http://localhost:{router.port}", f"http://127.0.0.1:{router.port}"):
-        status = _handshake_status(router.port, origin)
+        status = handshake_status(router.port, origin)
         assert " 101 " in status, f"{origin} was refused: {status}"
     foreign = ("http://evil.example", f"http://127.0.0.1:{router.port + 1}", f"https://localhost:{router.port}", "null")
     for origin in foreign:
-        status = _handshake_status(router.port, origin)
+        status = handshake_status(router.port, origin)
         assert " 101 " not in status, f"{origin} was accepted: {status}"
 
 

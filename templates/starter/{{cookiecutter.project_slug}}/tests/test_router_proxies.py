@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from router_fixtures import PACKAGE, RouterStack, backend_executor, router_vars, running_router, start
-from wamp_client import WAMP_TIMEOUT, ClientSession, resolve_once, run_async, wamp_session
+from wamp_client import WAMP_TIMEOUT, ClientSession, handshake_status, resolve_once, run_async, wamp_session
 
 PROXIES = 2
 EVENTS = f"{PACKAGE}.public.events"
@@ -75,21 +74,6 @@ def test_clients_on_two_proxies_exchange_an_event_and_call_the_backend(proxied: 
     assert event["greeting"] == greeting
 
 
-def handshake(port: int, origin: str) -> str:
-    """The status line the router answers a WebSocket handshake from `origin` with."""
-    request = (
-        "GET /ws HTTP/1.1\r\n"
-        f"Host: 127.0.0.1:{port}\r\n"
-        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-        "Sec-WebSocket-Protocol: wamp.2.json\r\n"
-        f"Origin: {origin}\r\n\r\n"
-    )
-    with socket.create_connection(("127.0.0.1", port), timeout=WAMP_TIMEOUT) as conn:
-        conn.sendall(request.encode("ascii"))
-        return conn.recv(4096).decode("latin-1").split("\r\n", 1)[0]
-
-
 def test_proxies_serve_the_page_and_check_origins(proxied: RouterStack) -> None:
     """Through the proxies the page is served, the page's origin is accepted and a foreign one refused.
 
@@ -98,7 +82,7 @@ def test_proxies_serve_the_page_and_check_origins(proxied: RouterStack) -> None:
     with urllib.request.urlopen(proxied.http_url, timeout=5) as response:
         assert b'id="hello"' in response.read()
     page_origin = f"http://127.0.0.1:{proxied.port}"
-    accepted = [handshake(proxied.port, page_origin) for _ in range(6)]
-    refused = [handshake(proxied.port, "http://evil.example") for _ in range(6)]
+    accepted = [handshake_status(proxied.port, page_origin) for _ in range(6)]
+    refused = [handshake_status(proxied.port, "http://evil.example") for _ in range(6)]
     assert all(" 101 " in status for status in accepted), accepted
     assert not any(" 101 " in status for status in refused), refused

@@ -132,3 +132,18 @@ def run_async(coro: Any, timeout: float = 30.0) -> Any:
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, asyncio.wait_for(coro, timeout)).result()
+
+
+def handshake_status(port: int, origin: str) -> str:
+    """The status line the router answers a WebSocket handshake from `origin` with."""
+    request = (
+        "GET /ws HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: wamp.2.json\r\n"
+        f"Origin: {origin}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=WAMP_TIMEOUT) as conn:
+        conn.sendall(request.encode("ascii"))
+        return conn.recv(4096).decode("latin-1").split("\r\n", 1)[0]
