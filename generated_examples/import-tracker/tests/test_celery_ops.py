@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 import ssl
 import threading
@@ -154,6 +155,9 @@ def test_a_worker_runs_as_an_acl_user_with_only_the_documented_rights(
         try:
             assert producer.send_task(f"{PACKAGE}.tasks.add", (20, 22)).get(timeout=30) == 42
         finally:
+            # The result's finalizer unsubscribes from the result store: let it run while Redis is up.
+            gc.collect()
+            producer.backend.result_consumer.stop()
             producer.close()
         worker.stop()
         with pytest.raises(redis.exceptions.NoPermissionError):

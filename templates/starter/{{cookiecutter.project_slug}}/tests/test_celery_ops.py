@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 {% if cookiecutter.broker == "redis" -%}
+import gc
 import secrets
 import ssl
 {% endif -%}
@@ -168,6 +169,9 @@ def test_a_worker_runs_as_an_acl_user_with_only_the_documented_rights(
         try:
             assert producer.send_task(f"{PACKAGE}.tasks.add", (20, 22)).get(timeout=30) == 42
         finally:
+            # The result's finalizer unsubscribes from the result store: let it run while Redis is up.
+            gc.collect()
+            producer.backend.result_consumer.stop()
             producer.close()
         worker.stop()
         with pytest.raises(redis.exceptions.NoPermissionError):
