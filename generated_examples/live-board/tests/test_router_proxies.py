@@ -14,13 +14,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from autobahn.wamp.exception import ApplicationError
+from autobahn.wamp.types import SubscribeOptions
 
 from router_fixtures import PACKAGE, RouterStack, backend_executor, router_vars, running_router, start
-from wamp_client import WAMP_TIMEOUT, ClientSession, handshake_status, resolve_once, run_async, wamp_session
+from wamp_client import (
+    WAMP_TIMEOUT,
+    ClientSession,
+    handshake_status,
+    new_user,
+    resolve_once,
+    run_async,
+    ticket_for,
+    wamp_session,
+)
 
 PROXIES = 2
 EVENTS = f"{PACKAGE}.public.events"
 HELLO = f"{PACKAGE}.public.hello"
+WHOAMI = f"{PACKAGE}.account.whoami"
 MAX_CONNECTIONS = 40  # the kernel spreads connections at random: two proxies answer long before this
 
 
@@ -86,3 +98,29 @@ def test_proxies_serve_the_page_and_check_origins(proxied: RouterStack) -> None:
     refused = [handshake_status(proxied.port, "http://evil.example") for _ in range(6)]
     assert all(" 101 " in status for status in accepted), accepted
     assert not any(" 101 " in status for status in refused), refused
+
+
+def test_a_user_signs_in_through_the_proxies_and_only_reaches_their_own_topics(proxied: RouterStack) -> None:
+    """Ticket sign-in works through the proxy workers (the authenticator and authorizer still decide)."""
+    user = new_user("proxied")
+    notices = f"{PACKAGE}.user.{user}.notices"
+
+    async def scenario() -> tuple[str, str, dict[str, Any], str]:
+        async with wamp_session(proxied.ws_url, ticket=ticket_for(proxied.env, user)) as session:
+            received: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            await session.subscribe(resolve_once(received), notices)
+            answer = await asyncio.wait_for(session.call(WHOAMI), WAMP_TIMEOUT)
+            notice = await asyncio.wait_for(received, WAMP_TIMEOUT)
+            everyone = SubscribeOptions(match="prefix")
+            try:
+                await session.subscribe(lambda *args: None, f"{PACKAGE}.user.", options=everyone)
+            except ApplicationError as exc:
+                refused = str(exc.error)
+            else:
+                refused = "allowed"
+            return session.join_details.authrole, answer["authid"], notice, refused
+
+    role, authid, notice, refused = run_async(scenario(), timeout=120)
+    assert (role, authid) == ("user", user)
+    assert notice["authid"] == user
+    assert refused == "wamp.error.not_authorized"

@@ -49,6 +49,8 @@ PLACEHOLDER = "replace-with-"  # the prefix of every secret placeholder in .env.
 # Which environment variable sets the port of each transport (by the transport's "id").
 PORT_VARS = {"public": "ROUTER_PORT", "internal": "ROUTER_INTERNAL_PORT"}
 MAX_PROXIES = 64
+# The role whose rights a proxy worker calls the dynamic authenticator with (.crossbar/config.json).
+PROXY_AUTHENTICATOR_ROLE = "backend"
 MAX_SOCKET_PATH = 100  # bytes; Linux allows 107 in a Unix socket address, macOS 103
 
 log = logging.getLogger(__name__)
@@ -218,6 +220,18 @@ def _serve_web(config: dict[str, Any], source_dir: Path, cbdir: Path, env: Mappi
                 service["directory"] = str(copies[source])
 
 
+def _authenticate_as(transport: dict[str, Any], role: str) -> None:
+    """Give the transport's dynamic authenticators a role to call them with.
+
+    In the router worker the call comes from Crossbar's own trusted session; a proxy worker has
+    none and calls through its connection to the router worker, as this role.
+    """
+    for service in transport.get("paths", {}).values():
+        for method in service.get("auth", {}).values():
+            if method.get("type") == "dynamic":
+                method.setdefault("authenticator-role", role)
+
+
 def _add_proxies(config: dict[str, Any], count: int, cbdir: Path) -> None:
     """Move the public transport into `count` proxy workers that forward to the router worker.
 
@@ -244,6 +258,7 @@ def _add_proxies(config: dict[str, Any], count: int, cbdir: Path) -> None:
     for number in range(1, count + 1):
         transport = copy.deepcopy(public)
         transport["endpoint"]["shared"] = True  # SO_REUSEPORT: every proxy accepts on the same port
+        _authenticate_as(transport, PROXY_AUTHENTICATOR_ROLE)
         config["workers"].append(
             {
                 "type": "proxy",
