@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import typer
@@ -35,6 +35,8 @@ from advisor.errors import (
 from advisor.files import write_atomically
 from advisor.output import render
 
+if TYPE_CHECKING:  # the report module is imported only by the formats that use it
+    from advisor.report import DecisionRecord
 CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 
 
@@ -130,6 +132,11 @@ PrefillOpt = typer.Option(None, "--answers", help="Prefill from this answers fil
 WizardDefaultsOpt = typer.Option(False, "--defaults", help="Take the defaults; go straight to the summary.")
 ReviewOpt = typer.Option(False, "--review", help="Ask every question, prefilled ones included.")
 SaveAnswersOpt = typer.Option(None, "--save-answers", help="Also write the answers file here.")
+AcceptOpt = typer.Option(
+    False,
+    "--accept",
+    help="Write the decision record (ADR) as accepted, dated the day it is written; by default it is proposed.",
+)
 
 
 @app.callback(invoke_without_command=True)
@@ -143,6 +150,7 @@ def root(
     review_all: bool = ReviewOpt,
     save_answers: Path | None = SaveAnswersOpt,
     rules: list[Path] = RulesOpt,
+    accept: bool = AcceptOpt,
 ) -> None:
     """Run the wizard when no command is given (the wizard's options work here too)."""
     _state["debug"] = debug
@@ -153,6 +161,7 @@ def root(
         "review_all": review_all,
         "save_answers": save_answers,
         "rules": rules,
+        "accept": accept,
     }
     if ctx.invoked_subcommand is None:
         ctx.invoke(wizard, **wizard_options)
@@ -175,16 +184,34 @@ def recommend(
     batch: Path | None = typer.Option(
         None, "--batch", help="A portfolio: YAML or CSV of named answer sets.", dir_okay=False
     ),
+    project: str | None = typer.Option(
+        None, "--project", metavar="NAME", help="The project the decision record (--format adr) is about."
+    ),
+    accept: bool = AcceptOpt,
 ) -> int:
     """Print a verdict for the given answers, with reasons, flips and caveats."""
     _check_date(date)
+    record = _decision_record(output_format, project, accept)
     if batch is not None:
         return _recommend_batch(batch, answers, output_format.value, output, force, rules)
     if output_format == ReportFormat.csv:
         raise InputError("--format csv is for --batch; use text, markdown, html, json or adr")
     result = _advice_from_options(answers, set_, defaults, rules)
-    _emit(render(result, output_format.value, date, color=output is None and _wants_color()), output, force)
+    color = output is None and _wants_color()
+    _emit(render(result, output_format.value, date, color, record), output, force)
     return 0
+
+
+def _decision_record(output_format: ReportFormat, project: str | None, accept: bool) -> "DecisionRecord":
+    """The ADR's project and status; refused for other formats, which would silently ignore them."""
+    from advisor.report import DecisionRecord
+
+    if output_format != ReportFormat.adr and (project is not None or accept):
+        flag = "--project" if project is not None else "--accept"
+        raise InputError(f"{flag} is for the decision record: add --format adr")
+    if project is not None and not project.strip():
+        raise InputError("--project NAME is empty: give the project's name, or leave --project out")
+    return DecisionRecord(project.strip() if project else None, accept)
 
 
 def _recommend_batch(
@@ -257,6 +284,7 @@ def new(
     name: str | None = typer.Option(None, "--name", help="Project name (default: DIR's name)."),
     force: bool = typer.Option(False, "--force", help="Add the files to a non-empty DIR."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the file tree; write nothing."),
+    accept: bool = AcceptOpt,
 ) -> int:
     """Create the starter project for the verdict, with its decision record."""
     from advisor import report, scaffold
@@ -266,7 +294,7 @@ def new(
     chosen = stack.value if stack else result.verdict.recommendation
     if chosen == "neither":
         raise InputError(scaffold.NOTHING_TO_SCAFFOLD)
-    plan = scaffold.plan(directory, name, chosen, force)
+    plan = scaffold.plan(directory, name, chosen, force, accepted=accept)
     if dry_run:
         typer.echo(f"would create {directory} ({chosen}):")
         for path in scaffold.dry_run(plan, result):
@@ -302,6 +330,7 @@ def wizard(
     review_all: bool = ReviewOpt,
     save_answers: Path | None = SaveAnswersOpt,
     rules: list[Path] = RulesOpt,
+    accept: bool = AcceptOpt,
 ) -> int:
     """Ask the questions, show the verdict, offer the report and the starter."""
     from advisor import answers as answers_mod
@@ -325,8 +354,8 @@ def wizard(
         result = advice.advise(ruleset, resolved)
         typer.echo("")
         typer.echo(textout.summary(result, _wants_color()))
-        report_path = wiz.offer_report(asker, result)
-        project = wiz.offer_starter(asker, result)
+        report_path = wiz.offer_report(asker, result, accept)
+        project = wiz.offer_starter(asker, result, accept)
     except EOFError:
         # Ctrl-D at a prompt: the answers ended before the wizard did (RELIABILITY C2).
         raise InputError("input ended before the wizard finished; nothing was written") from None

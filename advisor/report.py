@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from urllib.parse import quote
@@ -25,11 +26,38 @@ from advisor.rules import OPTIONS, Rule
 JINJA_FORMATS = {"markdown": "report.md.j2", "html": "report.html.j2", "adr": "adr.md.j2"}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&])")
 CHART_WIDTH = 360
+# Rule titles open with a capital; after "Good, because" only a name keeps it. The names that
+# open shipped rule titles are listed; a word with a second capital (WAMP, RabbitMQ) is a name too.
+PROPER_NAMES = frozenset({"Autobahn", "Celery", "Crossbar", "Crossbar.io", "Django", "Flower", "Redis"})
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """What only the ADR shows: whose decision it is and whether the team has accepted it.
+
+    MADR's `status` starts as `proposed`; advisor cannot know who decides, so it never
+    says `accepted` unless told (`--accept`). https://adr.github.io/madr/
+    """
+
+    project: str | None = None
+    accepted: bool = False
+
+    @property
+    def status(self) -> str:
+        return "accepted" if self.accepted else "proposed"
 
 
 def md(text: Any) -> str:
     """Escape text for Markdown: no raw HTML, links, emphasis or table breaks pass through."""
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def clause(title: str) -> str:
+    """A rule title continuing a sentence ("Good, because a hybrid ..."): the capital goes unless it opens a name."""
+    first = title.split(" ", 1)[0].removesuffix("'s")
+    if not first or first in PROPER_NAMES or any(char.isupper() for char in first[1:]):
+        return title
+    return title[0].lower() + title[1:]
 
 
 def md_url(url: str) -> str:
@@ -81,7 +109,7 @@ def _environment(autoescape: bool) -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(md=md, md_url=md_url, text=answer_text)
+    env.filters.update(md=md, md_url=md_url, text=answer_text, clause=clause)
     return env
 
 
@@ -161,7 +189,9 @@ def _flips(advice: Advice) -> list[dict[str, Any]]:
     ]
 
 
-def context(advice: Advice, chosen: str | None = None, date: str | None = None) -> dict[str, Any]:
+def context(
+    advice: Advice, chosen: str | None = None, date: str | None = None, record: DecisionRecord = DecisionRecord()
+) -> dict[str, Any]:
     """Everything the Markdown, HTML and ADR templates show, computed once."""
     verdict = advice.verdict
     chosen = chosen or verdict.recommendation
@@ -171,6 +201,8 @@ def context(advice: Advice, chosen: str | None = None, date: str | None = None) 
     return {
         "version": __version__,
         "date": report_date(date),
+        "project": record.project,
+        "status": record.status,
         "verdict": verdict.recommendation,
         "verdict_name": NAMES[verdict.recommendation],
         "chosen": chosen,
@@ -200,15 +232,21 @@ def context(advice: Advice, chosen: str | None = None, date: str | None = None) 
     }
 
 
-def render(advice: Advice, fmt: str, chosen: str | None = None, date: str | None = None) -> str:
+def render(
+    advice: Advice,
+    fmt: str,
+    chosen: str | None = None,
+    date: str | None = None,
+    record: DecisionRecord = DecisionRecord(),
+) -> str:
     """Render `advice` as markdown, html or adr."""
     template = environment_for(fmt).get_template(JINJA_FORMATS[fmt])
-    return str(template.render(**context(advice, chosen, date)))
+    return str(template.render(**context(advice, chosen, date, record)))
 
 
-def render_adr(advice: Advice, chosen: str) -> str:
+def render_adr(advice: Advice, chosen: str, record: DecisionRecord) -> str:
     """The decision record written into a generated project."""
-    return render(advice, "adr", chosen)
+    return render(advice, "adr", chosen, record=record)
 
 
 def effects_text(rule: Rule) -> str:

@@ -89,6 +89,7 @@ class Plan:
     package: str
     stack: str
     force: bool = False
+    accepted: bool = False  # the decision record's status: proposed unless `--accept`
 
 
 def validate_name(name: str) -> tuple[str, str]:
@@ -104,13 +105,13 @@ def validate_name(name: str) -> tuple[str, str]:
     return name, package
 
 
-def plan(target: Path, name: str | None, stack: str, force: bool) -> Plan:
+def plan(target: Path, name: str | None, stack: str, force: bool, accepted: bool = False) -> Plan:
     """Check the target and the name before anything is rendered."""
     if stack not in STACKS:
         raise InputError(f"unknown stack {stack!r} (allowed: {', '.join(STACKS)})")
     _check_target(target, force)
     slug, package = validate_name(name if name is not None else target.name)
-    return Plan(target, slug, package, stack, force)
+    return Plan(target, slug, package, stack, force, accepted)
 
 
 def _check_target(target: Path, force: bool) -> None:
@@ -159,7 +160,7 @@ def render(plan_: Plan, advice: Advice, into: Path) -> Path:
     """Render the whole project under `into`; return the project directory."""
     from cookiecutter.generate import generate_files
 
-    from advisor.report import render_adr
+    from advisor.report import DecisionRecord, render_adr
 
     # The low-level API: no prompts (whose rendering evaluates answers as Jinja), no user
     # config, and no replay file under $HOME.
@@ -171,7 +172,8 @@ def render(plan_: Plan, advice: Advice, into: Path) -> Path:
             accept_hooks=True,
         )
     )
-    _write(project / adr_path(plan_.stack), render_adr(advice, plan_.stack))
+    record = DecisionRecord(plan_.slug, plan_.accepted)
+    _write(project / adr_path(plan_.stack), render_adr(advice, plan_.stack, record))
     _write(project / ".advisor-answers.yml", answers_mod.dump(advice.answers))
     decision = {
         "schema": "advisor.decision/1",

@@ -245,13 +245,14 @@ REPORT_PATHS = {
 }
 
 
-def offer_report(asker: Asker, result: Any) -> str | None:
+def offer_report(asker: Asker, result: Any, accept: bool = False) -> str | None:
     """Offer to write the report; never overwrites a file. Returns the path written."""
     from pathlib import Path
 
     from advisor.errors import AdvisorError
     from advisor.files import write_atomically
     from advisor.output import render
+    from advisor.report import DecisionRecord
 
     fmt = asker.select("Write the report to a file?", REPORT_CHOICES, "markdown")
     if fmt == "no":
@@ -260,14 +261,15 @@ def offer_report(asker: Asker, result: Any) -> str | None:
     for _ in range(MAX_TRIES):
         name = asker.text("File name:", name)
         try:
-            write_atomically(Path(name), render(result, fmt), force=False)
+            # No project is named yet: the starter, offered next, is where the name comes from.
+            write_atomically(Path(name), render(result, fmt, record=DecisionRecord(accepted=accept)), force=False)
             return name
         except AdvisorError as exc:
             asker.tell(f"  {exc}; choose another name")
     raise InputError(f"no usable file name after {MAX_TRIES} tries")
 
 
-def offer_starter(asker: Asker, result: Any) -> str | None:
+def offer_starter(asker: Asker, result: Any, accept: bool = False) -> str | None:
     """Offer to generate the starter for the verdict. Returns the directory created."""
     from pathlib import Path
 
@@ -289,7 +291,7 @@ def offer_starter(asker: Asker, result: Any) -> str | None:
     for _ in range(MAX_TRIES):
         name = asker.text("Project directory (also its name):", name).strip()
         try:
-            scaffold.generate(scaffold.plan(Path(name), Path(name).name, stack, force=False), result)
+            scaffold.generate(scaffold.plan(Path(name), Path(name).name, stack, False, accepted=accept), result)
             return name
         except AdvisorError as exc:
             asker.tell(f"  {exc}")

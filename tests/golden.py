@@ -42,13 +42,16 @@ def regenerate_reports(out: Path) -> None:
     sys.path.insert(0, str(ROOT))
     from advisor import advice
     from advisor.output import render
+    from advisor.report import DecisionRecord
 
     ruleset = advice.load_ruleset()
     for name in EXPECTED:
         answers = advice.resolve_answers(ruleset.questions, EXAMPLES / "answers" / f"{name}.yml", [])
         result = advice.advise(ruleset, answers)
         for fmt, suffix in REPORT_FILES.items():
-            (out / f"{name}.{suffix}").write_text(render(result, fmt, DATE), encoding="utf-8", newline="\n")
+            # The example's name is the project its decision record is about (recommend --project).
+            text = render(result, fmt, DATE, record=DecisionRecord(project=name))
+            (out / f"{name}.{suffix}").write_text(text, encoding="utf-8", newline="\n")
 
 
 def main() -> None:

@@ -69,7 +69,8 @@ def test_saved_answers_reproduce_the_verdict(run: Run, in_tmp: Path) -> None:
 def test_the_decision_record_is_madr(run: Run, in_tmp: Path) -> None:
     run("new", "live-imports", *HYBRID)
     adr = (in_tmp / "live-imports/docs/adr/0001-use-hybrid.md").read_text(encoding="utf-8")
-    assert adr.startswith("---\nstatus: accepted\ndate: ")
+    assert "\nstatus: proposed\ndate: " in adr
+    assert "\n# Use Hybrid (Celery + Crossbar.io) to distribute live-imports\n" in adr
     for heading in (
         "## Context and Problem Statement",
         "## Decision Drivers",
@@ -82,6 +83,13 @@ def test_the_decision_record_is_madr(run: Run, in_tmp: Path) -> None:
     ):
         assert heading in adr
     assert 'Chosen option: "Hybrid (Celery + Crossbar.io)", because the advisor recommends it' in adr
+
+
+def test_accept_writes_the_decision_record_as_accepted(run: Run, in_tmp: Path) -> None:
+    assert run("new", "orders", *CELERY, "--accept").code == 0
+    adr = (in_tmp / "orders/docs/adr/0001-use-celery.md").read_text(encoding="utf-8")
+    assert "\nstatus: accepted\n" in adr
+    assert "# A proposal" not in adr
 
 
 @pytest.mark.parametrize(

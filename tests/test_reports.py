@@ -158,7 +158,7 @@ def test_html_is_self_contained(run: Run) -> None:
 
 def test_the_date_option_fixes_the_date(run: Run) -> None:
     adr = run("recommend", "--defaults", "--format", "adr", "--date", "2025-06-30").out
-    assert adr.startswith("---\nstatus: accepted\ndate: 2025-06-30\n")
+    assert adr.startswith("---\n") and "\nstatus: proposed\ndate: 2025-06-30\n" in adr
     assert run("recommend", "--defaults", "--format", "adr", "--date", "30/06/2025").code == 2
 
 
@@ -205,3 +205,70 @@ def test_html_report_renders_in_chromium_without_errors_or_requests(tmp_path: Pa
     assert requests == [page_file.as_uri()] * 2
     assert (tmp_path / "report-light.png").stat().st_size > 10_000
     print(f"screenshots for review: {tmp_path}")
+
+
+# The four outcomes: the three examples' answers, and the defaults (neither yet).
+ADR_ANSWERS = {
+    "celery": ("--answers", str(golden.EXAMPLES / "answers/orders-worker.yml")),
+    "crossbar": ("--answers", str(golden.EXAMPLES / "answers/live-board.yml")),
+    "hybrid": ("--answers", str(golden.EXAMPLES / "answers/import-tracker.yml")),
+    "neither": ("--defaults",),
+}
+
+
+def _adr(run: Run, *args: str) -> tuple[dict[str, object], str]:
+    """The ADR's front matter (as YAML reads it) and its body."""
+    import yaml
+
+    result = run("recommend", *args, "--format", "adr", "--date", "2026-03-04")
+    assert result.code == 0, result.err
+    _, front, body = result.out.split("---\n", 2)
+    return yaml.safe_load(front), body
+
+
+def test_the_adr_is_a_proposal_until_the_team_accepts_it(run: Run) -> None:
+    proposed, _ = _adr(run, "--defaults")
+    accepted, _ = _adr(run, "--defaults", "--accept")
+    assert proposed["status"] == "proposed"
+    assert (accepted["status"], str(accepted["date"])) == ("accepted", "2026-03-04")
+
+
+def test_the_adr_leaves_who_decides_to_the_team(run: Run) -> None:
+    front, _ = _adr(run, "--defaults", "--accept")
+    # Quoted placeholders: a YAML reader gets text to replace, not an invented team or a mapping.
+    assert front["decision-makers"] == "{list everyone involved in the decision}"
+    assert front["consulted"] == "{list everyone whose opinions are sought}"
+    assert front["informed"] == "{list everyone who is kept up to date}"
+
+
+def test_the_adr_names_the_project_in_its_title_and_context(run: Run) -> None:
+    _, named = _adr(run, *ADR_ANSWERS["celery"], "--project", "Acme invoicing")
+    _, unnamed = _adr(run, *ADR_ANSWERS["celery"])
+    assert "\n# Use Celery to distribute Acme invoicing\n" in named
+    assert "\nThe Acme invoicing project may have to distribute its work" in named
+    assert "\n# Use Celery to distribute the application\n" in unnamed
+
+
+def test_a_neither_adr_says_to_keep_one_process(run: Run) -> None:
+    _, body = _adr(run, "--defaults", "--project", "Acme invoicing")
+    assert "\n# Keep Acme invoicing in one process for now: neither Celery nor Crossbar.io yet\n" in body
+
+
+@pytest.mark.parametrize("outcome", sorted(ADR_ANSWERS))
+def test_adr_bullets_are_one_style_in_every_outcome(run: Run, outcome: str) -> None:
+    _, body = _adr(run, *ADR_ANSWERS[outcome])
+    items = [line for line in body.splitlines() if re.match(r"\s*([-+*]|\d+[.)])\s", line)]
+    assert items and all(line.startswith("* ") for line in items)
+    # "Good, because ..." continues a sentence: only a name keeps its capital.
+    continued = re.findall(r"^\* (?:Good|Bad|Neutral), because (\S+)", body, re.MULTILINE)
+    assert continued
+    capitalised = {word for word in continued if word[0].isupper()}
+    assert all(report.clause(word) == word for word in capitalised), capitalised
+
+
+@pytest.mark.parametrize("flag", [("--accept",), ("--project", "Acme")])
+def test_adr_options_with_another_format_are_refused(run: Run, flag: tuple[str, ...]) -> None:
+    result = run("recommend", "--defaults", "--format", "markdown", *flag)
+    assert result.code == 2
+    assert f"{flag[0]} is for the decision record: add --format adr" in result.err
+    assert result.out == ""

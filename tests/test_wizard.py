@@ -140,6 +140,18 @@ def test_a_neither_verdict_offers_no_starter_and_says_how_to_get_one(tmp_path: P
     assert "--stack" in script.told[0]
 
 
+def test_the_wizards_decision_record_is_proposed_unless_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = advice.advise(advice.load_ruleset(), BANK.defaults())
+    script = Script([], picks=["adr", "adr"], texts=["proposed.md", "accepted.md"])
+    wizard.offer_report(script, result)
+    wizard.offer_report(script, result, accept=True)
+    assert "\nstatus: proposed\n" in (tmp_path / "proposed.md").read_text(encoding="utf-8")
+    assert "\nstatus: accepted\n" in (tmp_path / "accepted.md").read_text(encoding="utf-8")
+
+
 def test_saving_answers_over_an_existing_file_is_refused_before_any_question(tmp_path: Path) -> None:
     existing = tmp_path / "answers.yml"
     existing.write_text("keep", encoding="utf-8")
