@@ -2,7 +2,8 @@
 
 A YAML file (`version: 1`, `services: [{name, answers}]`) or a CSV file (a `name` column and
 one column per question id; an empty cell takes the default). A bad row is reported by its
-row and column and skipped; the others still get their verdicts.
+row and column; the command writes nothing then, unless `--skip-bad` asks for the others'
+verdicts (advisor.cli).
 """
 
 from __future__ import annotations
@@ -150,6 +151,10 @@ def render(outcomes: list[Outcome], fmt: str) -> str:
     return _table(outcomes)
 
 
+def _services(count: int) -> str:
+    return f"{count} service" if count == 1 else f"{count} services"
+
+
 def _table(outcomes: list[Outcome]) -> str:
     width = max([len(o.name) for o in outcomes] + [7])
     lines = [f"{'service':<{width}}  {'verdict':<9} {'confidence':<10} " + " ".join(OPTIONS)]
@@ -158,9 +163,6 @@ def _table(outcomes: list[Outcome]) -> str:
         lines.append(f"{o.name:<{width}}  {o.verdict.recommendation:<9} {o.verdict.confidence:<10} {scores}")
     info = summary(outcomes)
     counts = ", ".join(f"{option} {n}" for option, n in info["verdicts"].items())
-    lines += ["", f"{info['services']} services: {counts}", "Most common reasons:"]
-    lines += [
-        f"  {item['rule']} ({item['services']} service{'' if item['services'] == 1 else 's'})"
-        for item in info["common_reasons"]
-    ]
+    lines += ["", f"{_services(info['services'])}: {counts}", "Most common reasons:"]
+    lines += [f"  {item['rule']} ({_services(item['services'])})" for item in info["common_reasons"]]
     return "\n".join(lines) + "\n"

@@ -21,7 +21,7 @@ import typer.main
 from click import exceptions as click_exc
 from typer.core import TyperGroup
 
-from advisor import __version__, advice
+from advisor import __version__, advice, completion
 from advisor.errors import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -125,7 +125,9 @@ def _version(value: bool) -> None:
 
 
 AnswersOpt = typer.Option(None, "--answers", help="Answers file (version: 1).", dir_okay=False)
-SetOpt = typer.Option([], "--set", help="ID=VALUE; repeatable; wins over --answers.")
+SetOpt = typer.Option(
+    [], "--set", help="ID=VALUE; repeatable; wins over --answers.", autocompletion=completion.answer_settings
+)
 DefaultsOpt = typer.Option(False, "--defaults", help="Take the default for every answer not given.")
 RulesOpt = typer.Option([], "--rules", help="Extra or overriding rule files (a directory or file); repeatable.")
 PrefillOpt = typer.Option(None, "--answers", help="Prefill from this answers file.", dir_okay=False)
@@ -188,12 +190,17 @@ def recommend(
         None, "--project", metavar="NAME", help="The project the decision record (--format adr) is about."
     ),
     accept: bool = AcceptOpt,
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="With --batch: write the good rows' verdicts despite bad rows (still exit 2)."
+    ),
 ) -> int:
     """Print a verdict for the given answers, with reasons, flips and caveats."""
     _check_date(date)
     record = _decision_record(output_format, project, accept)
     if batch is not None:
-        return _recommend_batch(batch, answers, output_format.value, output, force, rules)
+        return _recommend_batch(batch, answers, output_format.value, output, force, rules, skip_bad)
+    if skip_bad:
+        raise InputError("--skip-bad goes with --batch: it skips a portfolio's bad rows")
     if output_format == ReportFormat.csv:
         raise InputError("--format csv is for --batch; use text, markdown, html, json or adr")
     result = _advice_from_options(answers, set_, defaults, rules)
@@ -215,9 +222,10 @@ def _decision_record(output_format: ReportFormat, project: str | None, accept: b
 
 
 def _recommend_batch(
-    path: Path, answers: Path | None, fmt: str, output: Path | None, force: bool, rules: list[Path]
+    path: Path, answers: Path | None, fmt: str, output: Path | None, force: bool, rules: list[Path], skip_bad: bool
 ) -> int:
-    """One verdict per service; bad rows are reported and skipped, and make the exit code 2."""
+    """One verdict per service. A bad row stops the run before anything is written (exit 2);
+    with --skip-bad the good rows' verdicts are written, the bad rows reported, and it still exits 2."""
     from advisor import batch
 
     if answers is not None:
@@ -226,10 +234,17 @@ def _recommend_batch(
         raise InputError(f"--batch writes text, json or csv, not {fmt}")
     ruleset = advice.load_ruleset(rules)
     services, problems = batch.load(path, ruleset.questions)
+    if problems and not skip_bad:
+        # README: problems are reported before anything is written; a partial table written
+        # over last week's out.csv would pass for the whole portfolio.
+        raise DataError(problems, _NOT_WRITTEN)
     _emit(batch.render(batch.decide_all(ruleset, services), fmt), output, force)
     if problems:
         raise DataError(problems)
     return 0
+
+
+_NOT_WRITTEN = "nothing written; fix the rows above, or pass --skip-bad to write the others' verdicts"
 
 
 def _advice_from_options(answers: Path | None, sets: list[str], defaults: bool, rules: list[Path]) -> advice.Advice:
@@ -428,9 +443,12 @@ def _kind_summary(rule: Any) -> str:
 
 
 @rules_app.command("show")
-def rules_show(rule_id: str = typer.Argument(..., metavar="ID"), rules: list[Path] = RulesOpt) -> int:
+def rules_show(
+    rule_id: str = typer.Argument(..., metavar="ID", autocompletion=completion.rule_ids), rules: list[Path] = RulesOpt
+) -> int:
     """Show one rule in full."""
     from advisor.checks import suggest
+    from advisor.conditions import describe
 
     ruleset = advice.load_ruleset(rules)
     rule = ruleset.get(rule_id)
@@ -444,6 +462,9 @@ def rules_show(rule_id: str = typer.Argument(..., metavar="ID"), rules: list[Pat
         typer.echo("  shown when the verdict is: " + ", ".join(rule.applies_to))
     if rule.is_requirement:
         typer.echo("  rules out: " + ", ".join(rule.excludes))
+    typer.echo("  when:")
+    for line in describe(rule.when, "    "):
+        typer.echo(line)
     typer.echo(f"  because: {' '.join(rule.because.split())}")
     for source in rule.sources:
         typer.echo(f"  source: {source}")

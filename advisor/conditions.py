@@ -280,3 +280,37 @@ def _checked_test(checker: Checker, loc: Loc, question: Tested, operator: str, o
     if not ok:
         return None
     return Test(question, operator, tuple(operand) if operator in LIST_OPERATORS else operand)
+
+
+_PHRASES = {
+    "equals": "is",
+    "not_equals": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "at_least": "is at least",
+    "at_most": "is at most",
+}
+
+
+def describe(condition: Condition, indent: str = "") -> list[str]:
+    """The condition as indented lines a person can read (`advisor rules show`).
+
+    One test per line, combinators as headings over their indented parts, so that nesting
+    stays visible without brackets; values read as in answer files (yes/no, not true/false).
+    """
+    if isinstance(condition, Test):
+        return [f"{indent}{condition.question.id} {_PHRASES[condition.operator]} {_operand(condition.operand)}"]
+    if isinstance(condition, Not):
+        return [f"{indent}not:", *describe(condition.part, indent + "  ")]
+    if not condition.parts:
+        return [f"{indent}always"]
+    heading = "all of:" if isinstance(condition, All) else "any of:"
+    return [f"{indent}{heading}", *(line for part in condition.parts for line in describe(part, indent + "  "))]
+
+
+def _operand(operand: Any) -> str:
+    if isinstance(operand, tuple | list):
+        return ", ".join(_operand(item) for item in operand)
+    if isinstance(operand, bool):
+        return "yes" if operand else "no"
+    return str(operand)

@@ -61,9 +61,10 @@ class InputError(AdvisorError):
 class DataError(InputError):
     """One or more located problems in data files (exit 2)."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], note: str = "") -> None:
         self.problems = sorted(problems, key=Problem.position)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        # The note (what happened as a result, what to do) follows the problems it is about.
+        super().__init__("\n".join([*(str(p) for p in self.problems), *([note] if note else [])]))
 
 
 class RefusedError(AdvisorError):

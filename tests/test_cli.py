@@ -198,6 +198,39 @@ def test_rules_list_and_show(run: Run) -> None:
     assert "source: https://" in shown.out
 
 
+def test_rules_show_prints_the_condition_readably(run: Run) -> None:
+    shown = run("rules", "show", "crossbar-auth-untrusted-clients")
+    assert shown.code == 0
+    assert "  when:\n    any of:\n      browser_clients is rpc\n      iot_devices is yes\n  because: " in shown.out
+    always = run("rules", "show", "celery-adds-a-broker-and-workers")
+    assert "  when:\n    always\n" in always.out
+
+
+def test_rules_show_renders_every_operator_and_nesting(run: Run, write: Write) -> None:
+    policy = write(
+        "org/policy.yaml",
+        "version: 1\nrules:\n  - id: org-rule\n    title: Org rule\n    when:\n      all:\n"
+        "        - not: {latency: realtime}\n        - scheduling: {in: [light, critical]}\n"
+        "        - any:\n            - team_size: {at_least: 5}\n            - job_duration: {at_most: seconds}\n"
+        "            - existing_broker: {not_in: [none, sqs]}\n            - windows: {not_equals: true}\n"
+        "    effects: {celery: 1}\n    because: Policy.\n    sources: [https://intranet.example.org/adr/7]\n",
+    )
+    shown = run("rules", "show", "org-rule", "--rules", str(policy.parent))
+    assert shown.code == 0, shown.err
+    when = shown.out.split("  when:\n", 1)[1].split("  because:", 1)[0]
+    assert when.splitlines() == [
+        "    all of:",
+        "      not:",
+        "        latency is realtime",
+        "      scheduling is one of light, critical",
+        "      any of:",
+        "        team_size is at least 5",
+        "        job_duration is at most seconds",
+        "        existing_broker is none of none, sqs",
+        "        windows is not yes",
+    ]
+
+
 def test_rules_show_unknown_id_suggests(run: Run) -> None:
     first_id = run("rules", "list").out.split()[0]
     result = run("rules", "show", first_id + "x")

@@ -266,6 +266,9 @@ def test_check_reports_drift_and_the_rules_behind_it(run: Run, in_tmp: Path) -> 
     assert result.code == 1
     assert "The decision no longer holds: hybrid -> celery." in result.out
     assert "  + org-celery-only: We run Celery only (fires now)" in result.out
+    # The answers are as they were: the cause is named as the rules, and only the rules.
+    assert "The rules now recommend celery for the same answers (they recommended hybrid)." in result.out
+    assert "answers changed" not in result.out
     assert run("check", "board", "--rules", str(org)).code == 0
 
 
@@ -273,6 +276,46 @@ def test_check_outside_a_generated_project_is_an_input_error(run: Run, in_tmp: P
     result = run("check", str(in_tmp))
     assert result.code == 2
     assert "no .advisor-answers.yml" in result.err
+
+
+def test_check_on_a_missing_directory_says_so(run: Run, in_tmp: Path) -> None:
+    missing = run("check", "bord")
+    assert (missing.code, missing.out, missing.err) == (2, "", "bord: no such directory\n")
+    (in_tmp / "notes.txt").write_text("x", encoding="utf-8")
+    a_file = run("check", "notes.txt")
+    assert (a_file.code, a_file.err) == (2, "notes.txt: not a directory; pass the project's directory\n")
+
+
+def test_check_names_changed_answers_as_the_cause(run: Run, in_tmp: Path) -> None:
+    run("new", "jobs", *CELERY)
+    answers = in_tmp / "jobs" / ".advisor-answers.yml"
+    answers.write_text(
+        answers.read_text(encoding="utf-8").replace("browser_clients: none", "browser_clients: rpc"), encoding="utf-8"
+    )
+    result = run("check", "jobs", "--exit-code")
+    assert result.code == 1
+    assert "The rules still recommend celery for the same answers." in result.out
+    assert "The answers changed since then: browser_clients none -> rpc." in result.out
+    assert "With the answers as they are now, the advisor recommends hybrid" in result.out
+    assert "The rules now recommend" not in result.out
+    assert "The decision no longer holds: celery -> hybrid." in result.out
+
+
+def test_check_respects_a_stack_chosen_against_the_verdict(run: Run, in_tmp: Path) -> None:
+    run("new", "live", *CELERY, "--stack", "crossbar")
+    result = run("check", "live", "--exit-code")
+    assert result.code == 0
+    assert "live: built as crossbar by choice (advisor new --stack); the advisor recommended celery then." in result.out
+    assert "The decision still holds: crossbar was chosen over celery, and celery is still the advice." in result.out
+    assert "no longer holds" not in result.out
+    # A different verdict from the one the choice was made against is news again.
+    answers = in_tmp / "live" / ".advisor-answers.yml"
+    answers.write_text(
+        answers.read_text(encoding="utf-8").replace("browser_clients: none", "browser_clients: rpc"), encoding="utf-8"
+    )
+    moved = run("check", "live", "--exit-code")
+    assert moved.code == 1
+    assert "The decision no longer holds: crossbar -> hybrid." in moved.out
 
 
 def test_check_reads_a_project_made_by_an_earlier_version(run: Run, tmp_path: Path) -> None:
