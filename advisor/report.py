@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote
 
-from advisor import __version__, engine, explain, resources
+from advisor import __version__, diagram, engine, explain, resources
 from advisor.advice import Advice
 from advisor.answers import as_text as answer_text
 from advisor.errors import InputError
@@ -198,6 +198,7 @@ def context(
     rows = _option_rows(advice)
     answers = _answers(advice)
     chosen_row = next(row for row in rows if row["id"] == chosen)
+    system = diagram.build(advice.answers, chosen)
     return {
         "version": __version__,
         "date": report_date(date),
@@ -216,6 +217,9 @@ def context(
         "scores": rows,
         "chart": _chart(verdict),
         "chart_width": CHART_WIDTH,
+        "diagram": diagram.mermaid(system),
+        "diagram_svg": diagram.layout(system),
+        "diagram_title": "; ".join(diagram.text_lines(system)),
         "reasons": list(verdict.fired[:6]),
         "fired_count": len(verdict.fired),
         "flips": _flips(advice),

@@ -12,7 +12,7 @@ import re
 import textwrap
 from typing import Any
 
-from advisor import engine, explain
+from advisor import diagram, engine, explain
 from advisor.advice import Advice
 from advisor.answers import as_text
 from advisor.rules import OPTION_NAMES as NAMES
@@ -20,30 +20,6 @@ from advisor.rules import Rule
 
 WIDTH = 80
 TOP_REASONS = 6
-ARCHITECTURE = {
-    "celery": [
-        "your app --task.delay()--> broker (Redis, RabbitMQ or SQS)",
-        "celery beat (exactly one) --periodic tasks--> broker",
-        "broker --deliver--> Celery workers (scale out) --results--> result backend",
-    ],
-    "crossbar": [
-        "browser page (Autobahn JS) <--WebSocket: call, subscribe--> Crossbar.io router",
-        "other clients (Python, JS, devices) <--WAMP--> Crossbar.io router",
-        "Crossbar.io router <--register, publish (WAMP-CRA)--> backend component",
-    ],
-    "hybrid": [
-        "browser page --call jobs.start--> Crossbar.io router --invoke--> backend",
-        "backend --send_task--> broker --deliver--> Celery workers",
-        "Celery workers --signed POST /publish--> router --events--> browser page",
-        "celery beat (exactly one) --periodic tasks--> broker",
-    ],
-    "neither": [
-        "clients --HTTP--> your web app (one service, several processes if needed)",
-        "web app --after the response--> its own background tasks (same process)",
-        "cron or a systemd timer --runs--> a management command for periodic work",
-        "web app --Server-Sent Events or WebSocket--> browser pages (live updates)",
-    ],
-}
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -87,7 +63,7 @@ def render(advice: Advice, color: bool = False) -> str:
         _flips(advice),
         _caveats(verdict.caveats),
         _consequences(advice),
-        _architecture(verdict.recommendation),
+        _architecture(advice),
         _breakdown(advice),
         _answers(advice),
         _next_steps(verdict.recommendation),
@@ -178,8 +154,9 @@ def _consequences(advice: Advice) -> tuple[str, list[str]]:
     return f"Consequences of choosing {NAMES[chosen]}:", lines or ["  None recorded by the rules."]
 
 
-def _architecture(chosen: str) -> tuple[str, list[str]]:
-    return "Architecture:", [line for row in ARCHITECTURE[chosen] for line in _wrap(row, "  ", "    ")]
+def _architecture(advice: Advice) -> tuple[str, list[str]]:
+    system = diagram.build(advice.answers, advice.verdict.recommendation)
+    return "Architecture:", [line for row in diagram.text_lines(system) for line in _wrap(row, "  ", "    ")]
 
 
 def _breakdown(advice: Advice) -> tuple[str, list[str]]:
