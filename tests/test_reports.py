@@ -179,12 +179,18 @@ def test_the_adr_is_madr_4(run: Run) -> None:
     assert "**critical** (`scheduling`)" in adr
 
 
+def _chromium() -> str:
+    """The browser alone: a report needs no broker, router or JS client (example_env checks those)."""
+    import test_examples
+
+    return test_examples._external("ADVISOR_CHROMIUM", Path("/usr/bin/chromium"), "chromium")
+
+
 @pytest.mark.slow
 def test_html_report_renders_in_chromium_without_errors_or_requests(tmp_path: Path) -> None:
-    import test_examples
     from playwright.sync_api import sync_playwright
 
-    chromium = test_examples.example_env()["CHROMIUM_BIN"]
+    chromium = _chromium()
     page_file = golden.EXAMPLES / "reports" / "import-tracker.html"
     errors: list[str] = []
     requests: list[str] = []
@@ -272,3 +278,79 @@ def test_adr_options_with_another_format_are_refused(run: Run, flag: tuple[str, 
     assert result.code == 2
     assert f"{flag[0]} is for the decision record: add --format adr" in result.err
     assert result.out == ""
+
+
+# Everything on the page that shows text, with its size as the reader sees it: HTML text by its
+# computed font size, SVG <text> by font size times the SVG's scale on screen (a 13 px label in
+# a viewBox squeezed to a third of its width reads as 4 px). Collapsed <details> are opened first,
+# so nothing escapes the check by being folded away.
+_SMALL_TEXT_JS = """() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const small = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some(n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+    if (!own || el.closest('title, style, script') || el.getClientRects().length === 0) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.display === 'none') continue;
+    let size = parseFloat(style.fontSize);
+    if (el instanceof SVGElement) { size *= el.getScreenCTM().a; }
+    if (size < 11) small.push(`${el.tagName} ${size.toFixed(1)}px: ${el.textContent.trim().slice(0, 40)}`);
+  }
+  return small;
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [390, 800, 1280])  # phone, between the breakpoints, desktop
+def test_html_reports_fit_the_screen_and_stay_legible_in_chromium(width: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    chromium = _chromium()
+    pages = sorted((golden.EXAMPLES / "reports").glob("*.html"))
+    assert len(pages) == len(golden.EXPECTED)
+    problems: dict[str, object] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        for page_file in pages:
+            page.goto(page_file.as_uri())
+            # No sideways scrolling of the page itself (a table may scroll inside its own box).
+            scroll_width = page.evaluate("document.documentElement.scrollWidth")
+            if scroll_width > width:
+                problems[f"{page_file.name} scroll width"] = scroll_width
+            small = page.evaluate(_SMALL_TEXT_JS)
+            if small:
+                problems[f"{page_file.name} text under 11 px"] = small[:8]
+            # Opening every section must not make the page wider either.
+            scroll_width = page.evaluate("document.documentElement.scrollWidth")
+            if scroll_width > width:
+                problems[f"{page_file.name} scroll width, details open"] = scroll_width
+        browser.close()
+    assert problems == {}
+
+
+@pytest.mark.slow
+def test_html_report_folds_the_details_and_prints_them_unfolded() -> None:
+    from playwright.sync_api import sync_playwright
+
+    chromium = _chromium()
+    page_file = golden.EXAMPLES / "reports" / "import-tracker.html"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 390, "height": 900})
+        page.goto(page_file.as_uri())
+        # The first screen decides: verdict, the fit table and the reasons are shown unfolded.
+        for visible in ("h1", "section[aria-labelledby=requirements] table", "section[aria-labelledby=why] li"):
+            assert page.locator(visible).first.is_visible(), visible
+        breakdown = page.locator("details:has(#breakdown)")
+        assert breakdown.count() == 1
+        assert not page.locator("section[aria-labelledby=breakdown] table").first.is_visible()
+        page.locator("summary:has(#breakdown)").click()
+        assert page.locator("section[aria-labelledby=breakdown] table").first.is_visible()
+        page.locator("summary:has(#breakdown)").click()
+        # On paper every folded section is printed open and nothing sticks out sideways.
+        page.emulate_media(media="print")
+        assert page.locator("section[aria-labelledby=breakdown] table").first.is_visible()
+        assert page.locator("section[aria-labelledby=answers] table").first.is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        browser.close()
