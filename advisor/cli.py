@@ -374,6 +374,10 @@ def wizard(
     except EOFError:
         # Ctrl-D at a prompt: the answers ended before the wizard did (RELIABILITY C2).
         raise InputError("input ended before the wizard finished; nothing was written") from None
+    except (KeyboardInterrupt, typer.Abort):
+        # Ctrl-C at a prompt: say what became of the session, not just "interrupted" (issue 13).
+        sys.stderr.write("\nwizard cancelled; nothing was written\n")
+        return EXIT_INTERRUPTED
     if save_answers is not None:
         write_atomically(save_answers, answers_mod.dump(resolved), force=False)
     for line in _wizard_done(report_path, project, save_answers):

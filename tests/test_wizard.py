@@ -258,10 +258,33 @@ def test_ctrl_c_at_a_prompt_exits_130_and_writes_nothing(tmp_path: Path) -> None
     child.expect_exact("(2/")
     child.expect_exact("(arrow keys, Enter)")
     child.sendintr()
+    child.expect_exact("wizard cancelled; nothing was written")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
     assert "Traceback" not in (child.before or "")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_a_typed_prompt_on_a_dumb_terminal_says_it_cancelled(tmp_path: Path) -> None:
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "advisor", "wizard"],
+        cwd=str(tmp_path),
+        env={**_env(), "TERM": "dumb"},
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
+    child.expect_exact("? for help")
+    child.sendintr()
+    child.expect_exact("wizard cancelled; nothing was written")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
     assert list(tmp_path.iterdir()) == []
 
 
