@@ -10,7 +10,9 @@ loop forever.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from advisor.answers import as_text
@@ -21,6 +23,13 @@ MAX_TRIES = 3
 BACK = "\x00back"
 HELP = "\x00help"
 DONE = "\x00done"
+# The name the Markdown and HTML reports' next steps use, so their hints hold by default.
+ANSWERS_FILE = "answers.yml"
+Keep = Callable[[dict[str, Any]], None]
+
+
+def _ignore(answers: dict[str, Any]) -> None:
+    """Keep nothing: for callers that save the answers themselves."""
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,13 @@ def to_ask(bank: QuestionBank, answers: dict[str, Any], pending: list[str]) -> l
     return [bank.questions[qid] for qid in pending if bank.relevant(bank.questions[qid], answers)]
 
 
-def ask_questions(bank: QuestionBank, asker: Asker, given: dict[str, Any], review_all: bool) -> dict[str, Any]:
-    """Ask every relevant question the user has not answered; BACK returns to the previous one."""
+def ask_questions(
+    bank: QuestionBank, asker: Asker, given: dict[str, Any], review_all: bool, keep: Keep = _ignore
+) -> dict[str, Any]:
+    """Ask every relevant question the user has not answered; BACK returns to the previous one.
+
+    `keep` gets the answers after each one, so a session that ends early still has them.
+    """
     answers = {**bank.defaults(), **given}
     pending = [qid for qid in bank.questions if review_all or qid not in given]
     asked: list[str] = []
@@ -73,6 +87,7 @@ def ask_questions(bank: QuestionBank, asker: Asker, given: dict[str, Any], revie
             continue
         answers[question.id] = value
         asked.append(question.id)
+        keep(answers)
 
 
 def ask_one(question: Question, step: Step, asker: Asker) -> Any:
@@ -98,8 +113,8 @@ def ask_one(question: Question, step: Step, asker: Asker) -> Any:
         error = f"{problem}; allowed: {question.allowed()}"
 
 
-def review(bank: QuestionBank, asker: Asker, answers: dict[str, Any]) -> dict[str, Any]:
-    """The summary: change any answer until the user is done."""
+def review(bank: QuestionBank, asker: Asker, answers: dict[str, Any], keep: Keep = _ignore) -> dict[str, Any]:
+    """The summary: change any answer until the user is done; `keep` gets each change."""
     while True:
         relevant = [q for q in bank.questions.values() if bank.relevant(q, answers)]
         choice = asker.review([(q.id, show(answers[q.id])) for q in relevant])
@@ -112,6 +127,37 @@ def review(bank: QuestionBank, asker: Asker, answers: dict[str, Any]) -> dict[st
         newly = [q for q in bank.questions.values() if bank.relevant(q, answers) and q.id not in before]
         for number, extra in enumerate(newly, start=1):
             answers[extra.id] = ask_one(extra, Step(number, len(newly), answers[extra.id], False), asker)
+        keep(answers)
+
+
+class AnswersKeeper:
+    """The answers file the wizard writes as the user goes, so no ending loses the answers (issue 13)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.written = False
+
+    def keep(self, answers: dict[str, Any]) -> None:
+        from advisor.answers import dump
+        from advisor.files import write_atomically
+
+        # The user chose this path, or agreed to overwrite it, before the first question.
+        write_atomically(self.path, dump(answers), force=True)
+        self.written = True
+
+
+def choose_answers_path(asker: Asker, path: Path) -> Path:
+    """Where to keep the answers: `path`, unless it exists and the user names another file."""
+    while path.exists() or path.is_symlink():
+        choice = asker.select(
+            f"{path} exists; the wizard saves your answers as you go.",
+            [("other", "Save them under another name"), ("overwrite", f"Overwrite {path}")],
+            "other",
+        )
+        if choice == "overwrite":
+            return path
+        path = Path(asker.text("Answers file name:", str(path.with_stem(path.stem + "-2"))).strip() or path)
+    return path
 
 
 def show(value: Any) -> str:
@@ -245,9 +291,8 @@ REPORT_PATHS = {
 }
 
 
-def offer_report(asker: Asker, result: Any, accept: bool = False) -> str | None:
+def offer_report(asker: Asker, result: Any, accept: bool = False, answers_file: str | None = None) -> str | None:
     """Offer to write the report; never overwrites a file. Returns the path written."""
-    from pathlib import Path
 
     from advisor.errors import AdvisorError
     from advisor.files import write_atomically
@@ -262,16 +307,19 @@ def offer_report(asker: Asker, result: Any, accept: bool = False) -> str | None:
         name = asker.text("File name:", name)
         try:
             # No project is named yet: the starter, offered next, is where the name comes from.
-            write_atomically(Path(name), render(result, fmt, record=DecisionRecord(accepted=accept)), force=False)
+            write_atomically(
+                Path(name),
+                render(result, fmt, record=DecisionRecord(accepted=accept, answers_file=answers_file)),
+                force=False,
+            )
             return name
         except AdvisorError as exc:
             asker.tell(f"  {exc}; choose another name")
     raise InputError(f"no usable file name after {MAX_TRIES} tries")
 
 
-def offer_starter(asker: Asker, result: Any, accept: bool = False) -> str | None:
+def offer_starter(asker: Asker, result: Any, accept: bool = False, answers_file: str = "FILE") -> str | None:
     """Offer to generate the starter for the verdict. Returns the directory created."""
-    from pathlib import Path
 
     from advisor import scaffold
     from advisor.errors import AdvisorError
@@ -282,7 +330,7 @@ def offer_starter(asker: Asker, result: Any, accept: bool = False) -> str | None
         return None
     answer = asker.select(
         f"Generate the {stack} starter project now?",
-        [("yes", "Yes"), ("no", "No, maybe later (advisor new DIR --answers FILE)")],
+        [("yes", "Yes"), ("no", f"No, maybe later (advisor new DIR --answers {answers_file})")],
         "yes",
     )
     if answer == "no":
