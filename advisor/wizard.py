@@ -4,8 +4,8 @@ The flow is pure logic over an `Asker`, so it is tested with a scripted asker; t
 terminal askers only draw prompts. Questions come in the bank's order (the four that
 matter to everyone first), skipping those whose `ask_when` does not hold and those the
 user prefilled (unless reviewing). Invalid input is re-asked with the allowed values; after
-MAX_TRIES failures on one question the wizard stops with exit 2, so no input sequence can
-loop forever.
+MAX_TRIES failures on one question the wizard stops with exit 2, so no scripted input can
+loop forever (viewing the help starts the count again: a person reading it is not stuck).
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ def ask_one(question: Question, step: Step, asker: Asker) -> Any:
         raw = asker.ask(question, Step(step.number, step.total, step.current, step.can_go_back, error))
         if raw == HELP:
             asker.tell(question.help)
+            # Reading the help is how a user recovers from wrong values: they get fresh tries (issue 13).
+            failures, error = 0, None
             continue
         if raw == BACK and step.can_go_back:
             return BACK
@@ -164,6 +166,17 @@ def show(value: Any) -> str:
     return as_text(value)
 
 
+def typed_reply(question: Question, text: str, current: str) -> Any:
+    """A typed line: empty keeps `current`; `?` is help and `<` is back unless they are valid answers."""
+    typed = text.strip()
+    if not typed:
+        return current
+    key = {"?": HELP, "<": BACK}.get(typed)
+    if key is None or question.check(question.parse_text(typed)) is None:
+        return text
+    return key
+
+
 def _options(question: Question) -> list[tuple[Any, str]]:
     if question.type == "bool":
         return [(True, "yes"), (False, "no")]
@@ -183,9 +196,7 @@ class PromptAsker:
             self.tell(f"  {step.error}")
         title = f"({step.number}/{step.total}) {question.prompt}"
         if question.type == "int":
-            hint = "  (? for help" + (", < to go back)" if step.can_go_back else ")")
-            text = self.q.text(title, default=show(step.current), instruction=hint).unsafe_ask()
-            return {"?": HELP, "<": BACK}.get(text.strip(), text)
+            return self._typed(question, title, step)
         choices = [self.q.Choice(title, value=value) for value, title in _options(question)]
         choices += [self.q.Separator(), self.q.Choice("Show help", value=HELP)]
         if step.can_go_back:
@@ -193,6 +204,14 @@ class PromptAsker:
         return self.q.select(
             title, choices=choices, default=_default(choices, step.current), instruction="(arrow keys, Enter)"
         ).unsafe_ask()
+
+    def _typed(self, question: Question, title: str, step: Step) -> Any:
+        current = show(step.current)
+        hint = f"  (Enter keeps {current}; ? for help" + (", < to go back)" if step.can_go_back else ")")
+        # An empty field showing the current value as a placeholder, not prefilled with it:
+        # typing `<` or `?` after a prefilled "3" gave "3<" (issue 13).
+        text = self.q.text(title, instruction=hint, placeholder=current).unsafe_ask()
+        return typed_reply(question, str(text), current)
 
     def tell(self, text: str) -> None:
         self.q.print(text)
@@ -234,8 +253,9 @@ class PlainAsker:
             for _, title in _options(question):
                 self.tell(f"    {title}")
         keys = "? for help" + (", < to go back" if step.can_go_back else "")
-        text = str(self.typer.prompt(f"  [{question.allowed()}; {keys}]", default=show(step.current)))
-        return {"?": HELP, "<": BACK}.get(text.strip(), text)
+        current = show(step.current)
+        text = str(self.typer.prompt(f"  [{question.allowed()}; {keys}]", default=current))
+        return typed_reply(question, text, current)
 
     def tell(self, text: str) -> None:
         if text:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import pytest
 
 from advisor import advice, wizard
 from advisor.errors import InputError
-from advisor.questions import Question
+from advisor.questions import Choice, Question
 
 BANK = advice.load_bank()
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,6 +220,44 @@ def test_three_wrong_values_end_the_session_but_keep_the_answers_so_far(tmp_path
     child.close()
     assert child.exitstatus == 2
     assert "latency: relaxed" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_typed_back_and_help_work_in_the_prefilled_team_size_field(tmp_path: Path) -> None:
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard"])
+    for number in ("(1/", "(2/", "(3/"):  # the defaults, up to the typed team size
+        child.expect_exact(number)
+        child.expect_exact("(arrow keys, Enter)")
+        child.send(ENTER)
+    child.expect_exact("(4/")
+    child.expect_exact("Enter keeps 3")
+    child.send("<" + ENTER)  # back, not "3<"
+    child.expect_exact("(3/")
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(ENTER)
+    child.expect_exact("Enter keeps 3")
+    for typed in ("many", "lots"):
+        child.send(typed + ENTER)
+        child.expect_exact("expected an integer")
+    child.send("?" + ENTER)
+    child.expect_exact("Everyone who writes the code")
+    child.send("several" + ENTER)  # a third wrong value, after help: asked again, not the end
+    child.expect_exact("expected an integer")
+    child.send("7" + ENTER)
+    child.expect_exact("(5/")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    assert "team_size: 7" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
+
+
+def test_a_typed_key_is_an_answer_where_it_is_a_valid_one() -> None:
+    team = BANK.questions["team_size"]
+    assert (wizard.typed_reply(team, "<", "3"), wizard.typed_reply(team, "", "3")) == (wizard.BACK, "3")
+    latency = BANK.questions["latency"]
+    lenient = dataclasses.replace(latency, choices=(*latency.choices, Choice("<", "less than")))
+    assert wizard.typed_reply(lenient, "<", "interactive") == "<"
 
 
 def _spawn(cwd: Path, args: list[str], term: str = "xterm-256color") -> Any:
