@@ -392,7 +392,6 @@ def _wizard_session(
     asker.tell(f"Your answers are saved as you go in {keeper.path}.")
     bank = ruleset.questions
     resolved = wiz.review(bank, asker, wiz.ask_questions(bank, asker, given, review_all, keeper.keep), keeper.keep)
-    keeper.keep(resolved)  # also when nothing was asked (all prefilled)
     result = advice.advise(ruleset, resolved)
     typer.echo("")
     typer.echo(textout.summary(result, _wants_color()))

@@ -10,6 +10,7 @@ loop forever (viewing the help starts the count again: a person reading it is no
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ class Step:
     current: Any
     can_go_back: bool
     error: str | None = None
+    back: str = "go back"  # what BACK does here: from the summary it cancels the edit
 
 
 class Asker(Protocol):
@@ -50,8 +52,8 @@ class Asker(Protocol):
     def tell(self, text: str) -> None:
         """Show a line of text."""
 
-    def review(self, rows: list[tuple[str, str]]) -> str:
-        """Show (question id, answer) rows; return DONE or the id of the answer to change."""
+    def review(self, rows: list[tuple[str, str, str]]) -> str:
+        """Show (question id, question, answer) rows; return DONE or the id of the answer to change."""
 
     def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
         """Choose one of (value, title) options."""
@@ -95,7 +97,7 @@ def ask_one(question: Question, step: Step, asker: Asker) -> Any:
     failures = 0
     error = None
     while True:
-        raw = asker.ask(question, Step(step.number, step.total, step.current, step.can_go_back, error))
+        raw = asker.ask(question, dataclasses.replace(step, error=error))
         if raw == HELP:
             asker.tell(question.help)
             # Reading the help is how a user recovers from wrong values: they get fresh tries (issue 13).
@@ -119,17 +121,20 @@ def review(bank: QuestionBank, asker: Asker, answers: dict[str, Any], keep: Keep
     """The summary: change any answer until the user is done; `keep` gets each change."""
     while True:
         relevant = [q for q in bank.questions.values() if bank.relevant(q, answers)]
-        choice = asker.review([(q.id, show(answers[q.id])) for q in relevant])
+        keep(answers)  # what the summary shows is on disk, also when nothing was asked (--defaults)
+        choice = asker.review([(q.id, q.prompt, show(answers[q.id])) for q in relevant])
         if choice == DONE:
             return answers
-        value = ask_one(bank.questions[choice], Step(1, 1, answers[choice], False), asker)
+        current = answers[choice]
+        value = ask_one(bank.questions[choice], Step(1, 1, current, True, back=f"cancel (keep {show(current)})"), asker)
+        if value == BACK:  # the edit was cancelled: back to the summary, nothing changed
+            continue
         answers = {**answers, choice: value}
         # A changed answer can make other questions relevant: ask those now.
         before = {q.id for q in relevant}
         newly = [q for q in bank.questions.values() if bank.relevant(q, answers) and q.id not in before]
         for number, extra in enumerate(newly, start=1):
             answers[extra.id] = ask_one(extra, Step(number, len(newly), answers[extra.id], False), asker)
-        keep(answers)
 
 
 class AnswersKeeper:
@@ -200,14 +205,14 @@ class PromptAsker:
         choices = [self.q.Choice(title, value=value) for value, title in _options(question)]
         choices += [self.q.Separator(), self.q.Choice("Show help", value=HELP)]
         if step.can_go_back:
-            choices.append(self.q.Choice("Go back", value=BACK))
+            choices.append(self.q.Choice(step.back[0].upper() + step.back[1:], value=BACK))
         return self.q.select(
             title, choices=choices, default=_default(choices, step.current), instruction="(arrow keys, Enter)"
         ).unsafe_ask()
 
     def _typed(self, question: Question, title: str, step: Step) -> Any:
         current = show(step.current)
-        hint = f"  (Enter keeps {current}; ? for help" + (", < to go back)" if step.can_go_back else ")")
+        hint = f"  (Enter keeps {current}; ? for help" + (f", < to {step.back})" if step.can_go_back else ")")
         # An empty field showing the current value as a placeholder, not prefilled with it:
         # typing `<` or `?` after a prefilled "3" gave "3<" (issue 13).
         text = self.q.text(title, instruction=hint, placeholder=current).unsafe_ask()
@@ -216,9 +221,10 @@ class PromptAsker:
     def tell(self, text: str) -> None:
         self.q.print(text)
 
-    def review(self, rows: list[tuple[str, str]]) -> str:
+    def review(self, rows: list[tuple[str, str, str]]) -> str:
         choices = [self.q.Choice("Done: show the verdict", value=DONE), self.q.Separator()]
-        choices += [self.q.Choice(f"{qid:<18} {value}", value=qid) for qid, value in rows]
+        # The questions as asked, not their ids: the ids are for files and --set (issue 13).
+        choices += [self.q.Choice(f"{prompt}  {value}", value=qid) for qid, prompt, value in rows]
         return str(
             self.q.select(
                 "Your answers (choose one to change it):", choices=choices, instruction="(arrow keys, Enter)"
@@ -252,7 +258,7 @@ class PlainAsker:
         if question.type == "choice":
             for _, title in _options(question):
                 self.tell(f"    {title}")
-        keys = "? for help" + (", < to go back" if step.can_go_back else "")
+        keys = "? for help" + (f", < to {step.back}" if step.can_go_back else "")
         current = show(step.current)
         text = str(self.typer.prompt(f"  [{question.allowed()}; {keys}]", default=current))
         return typed_reply(question, text, current)
@@ -261,22 +267,26 @@ class PlainAsker:
         if text:
             self.typer.echo(text)
 
-    def review(self, rows: list[tuple[str, str]]) -> str:
+    def review(self, rows: list[tuple[str, str, str]]) -> str:
         self.tell("Your answers:")
-        for qid, value in rows:
-            self.tell(f"  {qid:<18} {value}")
-        ids = [qid for qid, _ in rows]
+        for number, (_, prompt, value) in enumerate(rows, start=1):
+            self.tell(f"  {number:>2}. {prompt}  {value}")
+        # A number picks a row; an id still works for those who know them from files and --set.
+        picks = {str(number): qid for number, (qid, _, _) in enumerate(rows, start=1)}
+        picks.update({qid: qid for qid, _, _ in rows})
         for _ in range(MAX_TRIES):
             text = str(
                 self.typer.prompt(
-                    "  Type a question id to change it, or press Enter for the verdict", default="", show_default=False
+                    "  Type a number to change that answer, or press Enter for the verdict",
+                    default="",
+                    show_default=False,
                 )
             ).strip()
             if not text:
                 return DONE
-            if text in ids:
-                return text
-            self.tell(f"  '{text}' is not one of the questions above")
+            if text in picks:
+                return picks[text]
+            self.tell(f"  '{text}' is not one of the numbers above")
         raise InputError(f"no valid choice after {MAX_TRIES} tries")
 
     def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:

@@ -45,7 +45,7 @@ class Script:
     def tell(self, text: str) -> None:
         self.told.append(text)
 
-    def review(self, rows: list[tuple[str, str]]) -> str:
+    def review(self, rows: list[tuple[str, str, str]]) -> str:
         return next(self.reviews)
 
     def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
@@ -117,6 +117,13 @@ def test_the_summary_changes_an_answer_and_asks_what_it_makes_relevant() -> None
     assert changed["browser_clients"] == "push"
     assert [qid for qid, _, _ in script.asked] == ["browser_clients", "connections", "missed_messages"]
     assert (changed["connections"], changed["missed_messages"]) == ("large", True)
+
+
+def test_an_edit_from_the_summary_can_be_cancelled() -> None:
+    answers = wizard.ask_questions(BANK, Script([]), {}, review_all=False)
+    script = Script([wizard.BACK], reviews=["latency", wizard.DONE])
+    assert wizard.review(BANK, script, answers) == answers
+    assert script.asked == [("latency", 1, 1)]
 
 
 def test_offers_write_the_report_and_the_starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,6 +265,46 @@ def test_a_typed_key_is_an_answer_where_it_is_a_valid_one() -> None:
     latency = BANK.questions["latency"]
     lenient = dataclasses.replace(latency, choices=(*latency.choices, Choice("<", "less than")))
     assert wizard.typed_reply(lenient, "<", "interactive") == "<"
+
+
+@pytest.mark.slow
+def test_the_summary_shows_the_questions_and_an_edit_can_be_cancelled(tmp_path: Path) -> None:
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard", "--defaults"])
+    child.expect_exact("Your answers")
+    child.expect_exact("(arrow keys, Enter)")
+    child.expect_exact("How many engineers will build and operate it?  3")
+    assert "team_size" not in (child.before or "")
+    child.send(DOWN + ENTER)  # the first question: latency
+    child.expect_exact("Cancel (keep interactive)")
+    child.send(DOWN * 3 + ENTER)  # past relaxed and Show help: Cancel
+    child.expect_exact("Your answers")
+    child.expect_exact("reach the user or caller?  interactive")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    assert "latency: interactive" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_typed_summary_numbers_the_questions_and_an_edit_can_be_cancelled(tmp_path: Path) -> None:
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard", "--defaults"], term="dumb")
+    child.expect_exact("1. How fast must a triggered action reach the user or caller?  interactive")
+    child.expect_exact("Type a number")
+    assert "latency" not in (child.before or "")
+    child.send("1" + ENTER)
+    child.expect_exact("< to cancel (keep interactive)")
+    child.send("<" + ENTER)
+    child.expect_exact("Type a number")
+    child.send(ENTER)
+    child.expect_exact("Write the report to a file?")
+    child.send("no" + ENTER)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "latency: interactive" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
 
 
 def _spawn(cwd: Path, args: list[str], term: str = "xterm-256color") -> Any:
@@ -439,7 +486,7 @@ def test_a_dumb_terminal_gets_typed_questions_and_no_escape_codes(tmp_path: Path
     )
     transcript = ""
     for _ in range(40):
-        index = child.expect_exact(["? for help", "Type a question id"])
+        index = child.expect_exact(["? for help", "Type a number"])
         transcript += child.before or ""
         if index == 1:
             break
