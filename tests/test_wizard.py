@@ -163,11 +163,12 @@ def test_the_wizards_decision_record_is_proposed_unless_accepted(
 def test_the_wizards_reports_name_the_answers_file_it_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = advice.advise(advice.load_ruleset(), {**BANK.defaults(), "durable_work": True})
-    script = Script([], picks=["adr", "markdown"], texts=["adr.md", "report.md"])
-    wizard.offer_report(script, result, answers_file="mine.yml")
-    wizard.offer_report(script, result, answers_file="mine.yml")
+    script = Script([], picks=["adr", "markdown", "text"], texts=["adr.md", "report.md", "report.txt"])
+    for _ in range(3):
+        wizard.offer_report(script, result, answers_file="mine.yml")
     assert "--answers mine.yml --format markdown" in (tmp_path / "adr.md").read_text(encoding="utf-8")
     assert "advisor new my-service --answers mine.yml" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "advisor new my-service --answers mine.yml" in (tmp_path / "report.txt").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
