@@ -29,7 +29,6 @@ from advisor.errors import (
     AdvisorError,
     DataError,
     InputError,
-    RefusedError,
     printable,
 )
 from advisor.files import write_atomically
@@ -133,7 +132,11 @@ RulesOpt = typer.Option([], "--rules", help="Extra or overriding rule files (a d
 PrefillOpt = typer.Option(None, "--answers", help="Prefill from this answers file.", dir_okay=False)
 WizardDefaultsOpt = typer.Option(False, "--defaults", help="Take the defaults; go straight to the summary.")
 ReviewOpt = typer.Option(False, "--review", help="Ask every question, prefilled ones included.")
-SaveAnswersOpt = typer.Option(None, "--save-answers", help="Also write the answers file here.")
+SaveAnswersOpt = typer.Option(
+    None,
+    "--save-answers",
+    help="The answers file the wizard keeps as you go (default answers.yml; asks before overwriting).",
+)
 AcceptOpt = typer.Option(
     False,
     "--accept",
@@ -348,8 +351,6 @@ def wizard(
     accept: bool = AcceptOpt,
 ) -> int:
     """Ask the questions, show the verdict, offer the report and the starter."""
-    from advisor import answers as answers_mod
-    from advisor import textout
     from advisor import wizard as wiz
 
     if not sys.stdin.isatty():
@@ -357,37 +358,62 @@ def wizard(
             "stdin is not a terminal, so the wizard will not prompt; pass the answers instead: "
             "advisor recommend --answers FILE (or --set ID=VALUE, --defaults)"
         )
-    if save_answers is not None and (save_answers.exists() or save_answers.is_symlink()):
-        raise RefusedError(f"{save_answers}: file exists; choose another --save-answers path")
     ruleset = advice.load_ruleset(rules)
     given = ruleset.questions.defaults() if defaults else {}
     given.update(advice.given_answers(ruleset.questions, answers, set_))
     asker = wiz.terminal_asker(os.environ.get("TERM", ""))
     asker.tell(f"advisor {__version__}: a few questions about your system, then a verdict with its reasons.")
+    keeper = wiz.AnswersKeeper(save_answers or Path(wiz.ANSWERS_FILE))
     try:
-        resolved = wiz.review(ruleset.questions, asker, wiz.ask_questions(ruleset.questions, asker, given, review_all))
-        result = advice.advise(ruleset, resolved)
-        typer.echo("")
-        typer.echo(textout.summary(result, _wants_color()))
-        report_path = wiz.offer_report(asker, result, accept)
-        project = wiz.offer_starter(asker, result, accept)
+        lines = _wizard_session(ruleset, asker, given, review_all, keeper, accept)
     except EOFError:
         # Ctrl-D at a prompt: the answers ended before the wizard did (RELIABILITY C2).
-        raise InputError("input ended before the wizard finished; nothing was written") from None
-    if save_answers is not None:
-        write_atomically(save_answers, answers_mod.dump(resolved), force=False)
-    for line in _wizard_done(report_path, project, save_answers):
+        raise InputError(f"input ended before the wizard finished; {_what_was_kept(keeper)}") from None
+    except (KeyboardInterrupt, typer.Abort):
+        # Ctrl-C at a prompt: say what became of the session, not just "interrupted" (issue 13).
+        sys.stderr.write(f"\nwizard cancelled; {_what_was_kept(keeper)}\n")
+        return EXIT_INTERRUPTED
+    except InputError as exc:
+        # Too many wrong values: the answers given so far must not be lost with the session.
+        raise InputError(f"{exc}; {_what_was_kept(keeper)}") from None
+    for line in lines:
         typer.echo(line)
     return 0
 
 
-def _wizard_done(report_path: str | None, project: str | None, saved: Path | None) -> list[str]:
+def _wizard_session(
+    ruleset: Any, asker: Any, given: dict[str, Any], review_all: bool, keeper: Any, accept: bool
+) -> list[str]:
+    """The wizard from the answers file's name to the offers; returns the closing lines."""
+    from advisor import textout
+    from advisor import wizard as wiz
+
+    keeper.path = wiz.choose_answers_path(asker, keeper.path)
+    asker.tell(f"Your answers are saved as you go in {keeper.path}.")
+    bank = ruleset.questions
+    resolved = wiz.review(bank, asker, wiz.ask_questions(bank, asker, given, review_all, keeper.keep), keeper.keep)
+    result = advice.advise(ruleset, resolved)
+    typer.echo("")
+    typer.echo(textout.summary(result, _wants_color()))
+    report_path = wiz.offer_report(asker, result, accept, str(keeper.path))
+    project = wiz.offer_starter(asker, result, accept, str(keeper.path))
+    return _wizard_done(report_path, project, keeper.path)
+
+
+def _what_was_kept(keeper: Any) -> str:
+    if keeper.written:
+        path = keeper.path
+        return (
+            f"your answers so far are in {path} (continue: advisor wizard --answers {path}); nothing else was written"
+        )
+    return "nothing was written"
+
+
+def _wizard_done(report_path: str | None, project: str | None, saved: Path) -> list[str]:
     lines = [f"report written: {report_path}"] if report_path else []
     if project:
         lines += [f"starter created: {project} (run it: cd {project} && bash scripts/run)"]
-    if saved:
-        lines += [f"answers saved: {saved}"]
-    return lines
+    return [*lines, f"answers saved: {saved}"]
 
 
 @_command("questions")

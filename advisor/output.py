@@ -26,7 +26,7 @@ def render(
     if output_format == "text":
         from advisor import textout
 
-        return textout.render(result, color)
+        return textout.render(result, color, (record and record.answers_file) or "answers.yml")
     from advisor import report
 
     return report.render(result, output_format, date=date, record=record or report.DecisionRecord())

@@ -41,6 +41,8 @@ class DecisionRecord:
 
     project: str | None = None
     accepted: bool = False
+    # The answers file the hints name; None: the usual names (answers.yml, or the project's own).
+    answers_file: str | None = None
 
     @property
     def status(self) -> str:
@@ -204,6 +206,7 @@ def context(
         "date": report_date(date),
         "project": record.project,
         "status": record.status,
+        "answers_file": record.answers_file,
         "verdict": verdict.recommendation,
         "verdict_name": NAMES[verdict.recommendation],
         "chosen": chosen,

@@ -52,7 +52,7 @@ def _wrap(text: str, indent: str, later: str | None = None) -> list[str]:
     return wrapped or [indent]
 
 
-def render(advice: Advice, color: bool = False) -> str:
+def render(advice: Advice, color: bool = False, answers_file: str = "answers.yml") -> str:
     style = Style(color)
     verdict = advice.verdict
     lines = [style.verdict(f"Verdict: {NAMES[verdict.recommendation]}"), *_wrap(explain.standing(verdict), ""), ""]
@@ -66,7 +66,7 @@ def render(advice: Advice, color: bool = False) -> str:
         _architecture(advice),
         _breakdown(advice),
         _answers(advice),
-        _next_steps(verdict.recommendation),
+        _next_steps(verdict.recommendation, answers_file),
     ]
     for title, body in sections:
         lines += [style.heading(title), *body, ""]
@@ -177,16 +177,20 @@ def _answers(advice: Advice) -> tuple[str, list[str]]:
     return "Answers:", lines
 
 
-def _next_steps(chosen: str) -> tuple[str, list[str]]:
-    report = "  advisor recommend --answers answers.yml --format html --output report.html"
+def _next_steps(chosen: str, answers_file: str) -> tuple[str, list[str]]:
+    # The wizard passes the file it kept, so these commands work as printed.
+    report = f"  advisor recommend --answers {answers_file} --format html --output report.html"
     if chosen == "neither":
         return "Next steps:", [
             "  Nothing to scaffold: keep the work in your web app, its background tasks and",
             "  cron; the flips above say which answer would make Celery or Crossbar.io worth it.",
-            "  advisor new my-service --answers answers.yml --stack celery   (a starter anyway)",
+            f"  advisor new my-service --answers {answers_file} --stack celery   (a starter anyway)",
             report,
         ]
-    return "Next steps:", ["  advisor new my-service --answers answers.yml   (the starter for this verdict)", report]
+    return "Next steps:", [
+        f"  advisor new my-service --answers {answers_file}   (the starter for this verdict)",
+        report,
+    ]
 
 
 def summary(advice: Advice, color: bool = False) -> str:

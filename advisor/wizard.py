@@ -4,13 +4,16 @@ The flow is pure logic over an `Asker`, so it is tested with a scripted asker; t
 terminal askers only draw prompts. Questions come in the bank's order (the four that
 matter to everyone first), skipping those whose `ask_when` does not hold and those the
 user prefilled (unless reviewing). Invalid input is re-asked with the allowed values; after
-MAX_TRIES failures on one question the wizard stops with exit 2, so no input sequence can
-loop forever.
+MAX_TRIES failures on one question the wizard stops with exit 2, so no scripted input can
+loop forever (viewing the help starts the count again: a person reading it is not stuck).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from advisor.answers import as_text
@@ -21,6 +24,13 @@ MAX_TRIES = 3
 BACK = "\x00back"
 HELP = "\x00help"
 DONE = "\x00done"
+# The name the Markdown and HTML reports' next steps use, so their hints hold by default.
+ANSWERS_FILE = "answers.yml"
+Keep = Callable[[dict[str, Any]], None]
+
+
+def _ignore(answers: dict[str, Any]) -> None:
+    """Keep nothing: for callers that save the answers themselves."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class Step:
     current: Any
     can_go_back: bool
     error: str | None = None
+    back: str = "go back"  # what BACK does here: from the summary it cancels the edit
 
 
 class Asker(Protocol):
@@ -41,8 +52,8 @@ class Asker(Protocol):
     def tell(self, text: str) -> None:
         """Show a line of text."""
 
-    def review(self, rows: list[tuple[str, str]]) -> str:
-        """Show (question id, answer) rows; return DONE or the id of the answer to change."""
+    def review(self, rows: list[tuple[str, str, str]]) -> str:
+        """Show (question id, question, answer) rows; return DONE or the id of the answer to change."""
 
     def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
         """Choose one of (value, title) options."""
@@ -56,8 +67,13 @@ def to_ask(bank: QuestionBank, answers: dict[str, Any], pending: list[str]) -> l
     return [bank.questions[qid] for qid in pending if bank.relevant(bank.questions[qid], answers)]
 
 
-def ask_questions(bank: QuestionBank, asker: Asker, given: dict[str, Any], review_all: bool) -> dict[str, Any]:
-    """Ask every relevant question the user has not answered; BACK returns to the previous one."""
+def ask_questions(
+    bank: QuestionBank, asker: Asker, given: dict[str, Any], review_all: bool, keep: Keep = _ignore
+) -> dict[str, Any]:
+    """Ask every relevant question the user has not answered; BACK returns to the previous one.
+
+    `keep` gets the answers after each one, so a session that ends early still has them.
+    """
     answers = {**bank.defaults(), **given}
     pending = [qid for qid in bank.questions if review_all or qid not in given]
     asked: list[str] = []
@@ -73,6 +89,7 @@ def ask_questions(bank: QuestionBank, asker: Asker, given: dict[str, Any], revie
             continue
         answers[question.id] = value
         asked.append(question.id)
+        keep(answers)
 
 
 def ask_one(question: Question, step: Step, asker: Asker) -> Any:
@@ -80,9 +97,11 @@ def ask_one(question: Question, step: Step, asker: Asker) -> Any:
     failures = 0
     error = None
     while True:
-        raw = asker.ask(question, Step(step.number, step.total, step.current, step.can_go_back, error))
+        raw = asker.ask(question, dataclasses.replace(step, error=error))
         if raw == HELP:
             asker.tell(question.help)
+            # Reading the help is how a user recovers from wrong values: they get fresh tries (issue 13).
+            failures, error = 0, None
             continue
         if raw == BACK and step.can_go_back:
             return BACK
@@ -98,14 +117,18 @@ def ask_one(question: Question, step: Step, asker: Asker) -> Any:
         error = f"{problem}; allowed: {question.allowed()}"
 
 
-def review(bank: QuestionBank, asker: Asker, answers: dict[str, Any]) -> dict[str, Any]:
-    """The summary: change any answer until the user is done."""
+def review(bank: QuestionBank, asker: Asker, answers: dict[str, Any], keep: Keep = _ignore) -> dict[str, Any]:
+    """The summary: change any answer until the user is done; `keep` gets each change."""
     while True:
         relevant = [q for q in bank.questions.values() if bank.relevant(q, answers)]
-        choice = asker.review([(q.id, show(answers[q.id])) for q in relevant])
+        keep(answers)  # what the summary shows is on disk, also when nothing was asked (--defaults)
+        choice = asker.review([(q.id, q.prompt, show(answers[q.id])) for q in relevant])
         if choice == DONE:
             return answers
-        value = ask_one(bank.questions[choice], Step(1, 1, answers[choice], False), asker)
+        current = answers[choice]
+        value = ask_one(bank.questions[choice], Step(1, 1, current, True, back=f"cancel (keep {show(current)})"), asker)
+        if value == BACK:  # the edit was cancelled: back to the summary, nothing changed
+            continue
         answers = {**answers, choice: value}
         # A changed answer can make other questions relevant: ask those now.
         before = {q.id for q in relevant}
@@ -114,8 +137,49 @@ def review(bank: QuestionBank, asker: Asker, answers: dict[str, Any]) -> dict[st
             answers[extra.id] = ask_one(extra, Step(number, len(newly), answers[extra.id], False), asker)
 
 
+class AnswersKeeper:
+    """The answers file the wizard writes as the user goes, so no ending loses the answers (issue 13)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.written = False
+
+    def keep(self, answers: dict[str, Any]) -> None:
+        from advisor.answers import dump
+        from advisor.files import write_atomically
+
+        # The user chose this path, or agreed to overwrite it, before the first question.
+        write_atomically(self.path, dump(answers), force=True)
+        self.written = True
+
+
+def choose_answers_path(asker: Asker, path: Path) -> Path:
+    """Where to keep the answers: `path`, unless it exists and the user names another file."""
+    while path.exists() or path.is_symlink():
+        choice = asker.select(
+            f"{path} exists; the wizard saves your answers as you go.",
+            [("other", "Save them under another name"), ("overwrite", f"Overwrite {path}")],
+            "other",
+        )
+        if choice == "overwrite":
+            return path
+        path = Path(asker.text("Answers file name:", str(path.with_stem(path.stem + "-2"))).strip() or path)
+    return path
+
+
 def show(value: Any) -> str:
     return as_text(value)
+
+
+def typed_reply(question: Question, text: str, current: str) -> Any:
+    """A typed line: empty keeps `current`; `?` is help and `<` is back unless they are valid answers."""
+    typed = text.strip()
+    if not typed:
+        return current
+    key = {"?": HELP, "<": BACK}.get(typed)
+    if key is None or question.check(question.parse_text(typed)) is None:
+        return text
+    return key
 
 
 def _options(question: Question) -> list[tuple[Any, str]]:
@@ -137,23 +201,30 @@ class PromptAsker:
             self.tell(f"  {step.error}")
         title = f"({step.number}/{step.total}) {question.prompt}"
         if question.type == "int":
-            hint = "  (? for help" + (", < to go back)" if step.can_go_back else ")")
-            text = self.q.text(title, default=show(step.current), instruction=hint).unsafe_ask()
-            return {"?": HELP, "<": BACK}.get(text.strip(), text)
+            return self._typed(question, title, step)
         choices = [self.q.Choice(title, value=value) for value, title in _options(question)]
         choices += [self.q.Separator(), self.q.Choice("Show help", value=HELP)]
         if step.can_go_back:
-            choices.append(self.q.Choice("Go back", value=BACK))
+            choices.append(self.q.Choice(step.back[0].upper() + step.back[1:], value=BACK))
         return self.q.select(
             title, choices=choices, default=_default(choices, step.current), instruction="(arrow keys, Enter)"
         ).unsafe_ask()
 
+    def _typed(self, question: Question, title: str, step: Step) -> Any:
+        current = show(step.current)
+        hint = f"  (Enter keeps {current}; ? for help" + (f", < to {step.back})" if step.can_go_back else ")")
+        # An empty field showing the current value as a placeholder, not prefilled with it:
+        # typing `<` or `?` after a prefilled "3" gave "3<" (issue 13).
+        text = self.q.text(title, instruction=hint, placeholder=current).unsafe_ask()
+        return typed_reply(question, str(text), current)
+
     def tell(self, text: str) -> None:
         self.q.print(text)
 
-    def review(self, rows: list[tuple[str, str]]) -> str:
+    def review(self, rows: list[tuple[str, str, str]]) -> str:
         choices = [self.q.Choice("Done: show the verdict", value=DONE), self.q.Separator()]
-        choices += [self.q.Choice(f"{qid:<18} {value}", value=qid) for qid, value in rows]
+        # The questions as asked, not their ids: the ids are for files and --set (issue 13).
+        choices += [self.q.Choice(f"{prompt}  {value}", value=qid) for qid, prompt, value in rows]
         return str(
             self.q.select(
                 "Your answers (choose one to change it):", choices=choices, instruction="(arrow keys, Enter)"
@@ -187,30 +258,35 @@ class PlainAsker:
         if question.type == "choice":
             for _, title in _options(question):
                 self.tell(f"    {title}")
-        keys = "? for help" + (", < to go back" if step.can_go_back else "")
-        text = str(self.typer.prompt(f"  [{question.allowed()}; {keys}]", default=show(step.current)))
-        return {"?": HELP, "<": BACK}.get(text.strip(), text)
+        keys = "? for help" + (f", < to {step.back}" if step.can_go_back else "")
+        current = show(step.current)
+        text = str(self.typer.prompt(f"  [{question.allowed()}; {keys}]", default=current))
+        return typed_reply(question, text, current)
 
     def tell(self, text: str) -> None:
         if text:
             self.typer.echo(text)
 
-    def review(self, rows: list[tuple[str, str]]) -> str:
+    def review(self, rows: list[tuple[str, str, str]]) -> str:
         self.tell("Your answers:")
-        for qid, value in rows:
-            self.tell(f"  {qid:<18} {value}")
-        ids = [qid for qid, _ in rows]
+        for number, (_, prompt, value) in enumerate(rows, start=1):
+            self.tell(f"  {number:>2}. {prompt}  {value}")
+        # A number picks a row; an id still works for those who know them from files and --set.
+        picks = {str(number): qid for number, (qid, _, _) in enumerate(rows, start=1)}
+        picks.update({qid: qid for qid, _, _ in rows})
         for _ in range(MAX_TRIES):
             text = str(
                 self.typer.prompt(
-                    "  Type a question id to change it, or press Enter for the verdict", default="", show_default=False
+                    "  Type a number to change that answer, or press Enter for the verdict",
+                    default="",
+                    show_default=False,
                 )
             ).strip()
             if not text:
                 return DONE
-            if text in ids:
-                return text
-            self.tell(f"  '{text}' is not one of the questions above")
+            if text in picks:
+                return picks[text]
+            self.tell(f"  '{text}' is not one of the numbers above")
         raise InputError(f"no valid choice after {MAX_TRIES} tries")
 
     def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
@@ -245,9 +321,8 @@ REPORT_PATHS = {
 }
 
 
-def offer_report(asker: Asker, result: Any, accept: bool = False) -> str | None:
+def offer_report(asker: Asker, result: Any, accept: bool = False, answers_file: str | None = None) -> str | None:
     """Offer to write the report; never overwrites a file. Returns the path written."""
-    from pathlib import Path
 
     from advisor.errors import AdvisorError
     from advisor.files import write_atomically
@@ -262,16 +337,19 @@ def offer_report(asker: Asker, result: Any, accept: bool = False) -> str | None:
         name = asker.text("File name:", name)
         try:
             # No project is named yet: the starter, offered next, is where the name comes from.
-            write_atomically(Path(name), render(result, fmt, record=DecisionRecord(accepted=accept)), force=False)
+            write_atomically(
+                Path(name),
+                render(result, fmt, record=DecisionRecord(accepted=accept, answers_file=answers_file)),
+                force=False,
+            )
             return name
         except AdvisorError as exc:
             asker.tell(f"  {exc}; choose another name")
     raise InputError(f"no usable file name after {MAX_TRIES} tries")
 
 
-def offer_starter(asker: Asker, result: Any, accept: bool = False) -> str | None:
+def offer_starter(asker: Asker, result: Any, accept: bool = False, answers_file: str = "FILE") -> str | None:
     """Offer to generate the starter for the verdict. Returns the directory created."""
-    from pathlib import Path
 
     from advisor import scaffold
     from advisor.errors import AdvisorError
@@ -282,7 +360,7 @@ def offer_starter(asker: Asker, result: Any, accept: bool = False) -> str | None
         return None
     answer = asker.select(
         f"Generate the {stack} starter project now?",
-        [("yes", "Yes"), ("no", "No, maybe later (advisor new DIR --answers FILE)")],
+        [("yes", "Yes"), ("no", f"No, maybe later (advisor new DIR --answers {answers_file})")],
         "yes",
     )
     if answer == "no":

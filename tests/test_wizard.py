@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import pytest
 
 from advisor import advice, wizard
 from advisor.errors import InputError
-from advisor.questions import Question
+from advisor.questions import Choice, Question
 
 BANK = advice.load_bank()
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ class Script:
     def tell(self, text: str) -> None:
         self.told.append(text)
 
-    def review(self, rows: list[tuple[str, str]]) -> str:
+    def review(self, rows: list[tuple[str, str, str]]) -> str:
         return next(self.reviews)
 
     def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
@@ -118,6 +119,13 @@ def test_the_summary_changes_an_answer_and_asks_what_it_makes_relevant() -> None
     assert (changed["connections"], changed["missed_messages"]) == ("large", True)
 
 
+def test_an_edit_from_the_summary_can_be_cancelled() -> None:
+    answers = wizard.ask_questions(BANK, Script([]), {}, review_all=False)
+    script = Script([wizard.BACK], reviews=["latency", wizard.DONE])
+    assert wizard.review(BANK, script, answers) == answers
+    assert script.asked == [("latency", 1, 1)]
+
+
 def test_offers_write_the_report_and_the_starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "advisor-report.md").write_text("mine", encoding="utf-8")
@@ -152,24 +160,166 @@ def test_the_wizards_decision_record_is_proposed_unless_accepted(
     assert "\nstatus: accepted\n" in (tmp_path / "accepted.md").read_text(encoding="utf-8")
 
 
-def test_saving_answers_over_an_existing_file_is_refused_before_any_question(tmp_path: Path) -> None:
-    existing = tmp_path / "answers.yml"
-    existing.write_text("keep", encoding="utf-8")
+def test_the_wizards_reports_name_the_answers_file_it_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = advice.advise(advice.load_ruleset(), {**BANK.defaults(), "durable_work": True})
+    script = Script([], picks=["adr", "markdown", "text"], texts=["adr.md", "report.md", "report.txt"])
+    for _ in range(3):
+        wizard.offer_report(script, result, answers_file="mine.yml")
+    assert "--answers mine.yml --format markdown" in (tmp_path / "adr.md").read_text(encoding="utf-8")
+    assert "advisor new my-service --answers mine.yml" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "advisor new my-service --answers mine.yml" in (tmp_path / "report.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_an_existing_answers_file_is_kept_when_the_user_picks_another_name(tmp_path: Path) -> None:
     import pexpect
 
-    child = pexpect.spawn(
+    (tmp_path / "answers.yml").write_text("keep", encoding="utf-8")
+    child = _spawn(tmp_path, ["wizard"])
+    child.expect_exact("answers.yml exists")
+    child.send(ENTER)  # the first offer: another name
+    child.expect_exact("Answers file name:")
+    child.send(ENTER)  # the suggested answers-2.yml
+    child.expect_exact("saved as you go in answers-2.yml")
+    child.expect_exact("(1/")
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(UP + ENTER)  # latency: realtime
+    child.expect_exact("(2/")
+    child.sendintr()
+    child.expect_exact("your answers so far are in answers-2.yml")
+    child.expect(pexpect.EOF)
+    assert (tmp_path / "answers.yml").read_text(encoding="utf-8") == "keep"
+    assert "latency: realtime" in (tmp_path / "answers-2.yml").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_an_existing_answers_file_is_overwritten_only_when_the_user_says_so(tmp_path: Path) -> None:
+    import pexpect
+
+    (tmp_path / "a.yml").write_text("old", encoding="utf-8")
+    child = _spawn(tmp_path, ["wizard", "--save-answers", "a.yml"])
+    child.expect_exact("a.yml exists")
+    child.expect_exact("Overwrite a.yml")
+    child.send(DOWN + ENTER)
+    child.expect_exact("(1/")
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(ENTER)
+    child.expect_exact("(2/")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    assert "latency: interactive" in (tmp_path / "a.yml").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_three_wrong_values_end_the_session_but_keep_the_answers_so_far(tmp_path: Path) -> None:
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard"], term="dumb")
+    child.expect_exact("saved as you go in answers.yml")
+    child.expect_exact("? for help")
+    child.send("relaxed" + ENTER)
+    for _ in range(3):
+        child.expect_exact("(2/")
+        child.expect_exact("? for help")
+        child.send("hourly" + ENTER)
+    child.expect_exact("your answers so far are in answers.yml")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    assert "latency: relaxed" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_typed_back_and_help_work_in_the_prefilled_team_size_field(tmp_path: Path) -> None:
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard"])
+    for number in ("(1/", "(2/", "(3/"):  # the defaults, up to the typed team size
+        child.expect_exact(number)
+        child.expect_exact("(arrow keys, Enter)")
+        child.send(ENTER)
+    child.expect_exact("(4/")
+    child.expect_exact("Enter keeps 3")
+    child.send("<" + ENTER)  # back, not "3<"
+    child.expect_exact("(3/")
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(ENTER)
+    child.expect_exact("Enter keeps 3")
+    for typed in ("many", "lots"):
+        child.send(typed + ENTER)
+        child.expect_exact("expected an integer")
+    child.send("?" + ENTER)
+    child.expect_exact("Everyone who writes the code")
+    child.send("several" + ENTER)  # a third wrong value, after help: asked again, not the end
+    child.expect_exact("expected an integer")
+    child.send("7" + ENTER)
+    child.expect_exact("(5/")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    assert "team_size: 7" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
+
+
+def test_a_typed_key_is_an_answer_where_it_is_a_valid_one() -> None:
+    team = BANK.questions["team_size"]
+    assert (wizard.typed_reply(team, "<", "3"), wizard.typed_reply(team, "", "3")) == (wizard.BACK, "3")
+    latency = BANK.questions["latency"]
+    lenient = dataclasses.replace(latency, choices=(*latency.choices, Choice("<", "less than")))
+    assert wizard.typed_reply(lenient, "<", "interactive") == "<"
+
+
+@pytest.mark.slow
+def test_the_summary_shows_the_questions_and_an_edit_can_be_cancelled(tmp_path: Path) -> None:
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard", "--defaults"])
+    child.expect_exact("Your answers")
+    child.expect_exact("(arrow keys, Enter)")
+    child.expect_exact("How many engineers will build and operate it?  3")
+    assert "team_size" not in (child.before or "")
+    child.send(DOWN + ENTER)  # the first question: latency
+    child.expect_exact("Cancel (keep interactive)")
+    child.send(DOWN * 3 + ENTER)  # past relaxed and Show help: Cancel
+    child.expect_exact("Your answers")
+    child.expect_exact("reach the user or caller?  interactive")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    assert "latency: interactive" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_typed_summary_numbers_the_questions_and_an_edit_can_be_cancelled(tmp_path: Path) -> None:
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard", "--defaults"], term="dumb")
+    child.expect_exact("1. How fast must a triggered action reach the user or caller?  interactive")
+    child.expect_exact("Type a number")
+    assert "latency" not in (child.before or "")
+    child.send("1" + ENTER)
+    child.expect_exact("< to cancel (keep interactive)")
+    child.send("<" + ENTER)
+    child.expect_exact("Type a number")
+    child.send(ENTER)
+    child.expect_exact("Write the report to a file?")
+    child.send("no" + ENTER)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "latency: interactive" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
+
+
+def _spawn(cwd: Path, args: list[str], term: str = "xterm-256color") -> Any:
+    import pexpect
+
+    return pexpect.spawn(
         sys.executable,
-        ["-m", "advisor", "wizard", "--save-answers", str(existing)],
-        cwd=str(tmp_path),
-        env=_env(),
+        ["-m", "advisor", *args],
+        cwd=str(cwd),
+        env={**_env(), "TERM": term},
         encoding="utf-8",
         timeout=20,
         dimensions=(40, 120),
     )
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 3
-    assert existing.read_text(encoding="utf-8") == "keep"
 
 
 def _env() -> dict[str, str]:
@@ -238,10 +388,13 @@ def test_a_person_in_a_real_terminal_gets_a_report_and_a_starter(tmp_path: Path)
     assert "| `latency`: How fast must a triggered action reach the user or caller? | `interactive` |" in report
     assert "| `team_size`: How many engineers will build and operate it? | `6` |" in report
     assert (tmp_path / "live-imports" / "docs" / "adr" / "0001-use-hybrid.md").is_file()
+    # The report's next step names the answers file the wizard kept, and it is there.
+    assert "advisor new my-service --answers answers.yml" in report
+    assert "team_size: 6" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
-def test_ctrl_c_at_a_prompt_exits_130_and_writes_nothing(tmp_path: Path) -> None:
+def test_ctrl_c_at_a_prompt_exits_130_and_says_where_the_answers_so_far_are(tmp_path: Path) -> None:
     import pexpect
 
     child = pexpect.spawn(
@@ -258,10 +411,35 @@ def test_ctrl_c_at_a_prompt_exits_130_and_writes_nothing(tmp_path: Path) -> None
     child.expect_exact("(2/")
     child.expect_exact("(arrow keys, Enter)")
     child.sendintr()
+    child.expect_exact("wizard cancelled; your answers so far are in a.yml")
+    child.expect_exact("nothing else was written")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
     assert "Traceback" not in (child.before or "")
+    assert [path.name for path in tmp_path.iterdir()] == ["a.yml"]
+    assert "latency: interactive" in (tmp_path / "a.yml").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_a_typed_prompt_on_a_dumb_terminal_says_it_cancelled(tmp_path: Path) -> None:
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "advisor", "wizard"],
+        cwd=str(tmp_path),
+        env={**_env(), "TERM": "dumb"},
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
+    child.expect_exact("? for help")
+    child.sendintr()
+    child.expect_exact("wizard cancelled; nothing was written")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
     assert list(tmp_path.iterdir()) == []
 
 
@@ -309,7 +487,7 @@ def test_a_dumb_terminal_gets_typed_questions_and_no_escape_codes(tmp_path: Path
     )
     transcript = ""
     for _ in range(40):
-        index = child.expect_exact(["? for help", "Type a question id"])
+        index = child.expect_exact(["? for help", "Type a number"])
         transcript += child.before or ""
         if index == 1:
             break
@@ -325,6 +503,7 @@ def test_a_dumb_terminal_gets_typed_questions_and_no_escape_codes(tmp_path: Path
     child.close()
     assert child.exitstatus == 0
     assert "\x1b" not in transcript
+    assert "saved as you go in answers.yml" in transcript
     assert "latency: realtime" in (tmp_path / "answers.yml").read_text(encoding="utf-8")
 
 
