@@ -199,7 +199,7 @@ def recommend(
 ) -> int:
     """Print a verdict for the given answers, with reasons, flips and caveats."""
     _check_date(date)
-    record = _decision_record(output_format, project, accept)
+    record = _decision_record(output_format, project, accept, answers)
     if batch is not None:
         return _recommend_batch(batch, answers, output_format.value, output, force, rules, skip_bad)
     if skip_bad:
@@ -212,8 +212,11 @@ def recommend(
     return 0
 
 
-def _decision_record(output_format: ReportFormat, project: str | None, accept: bool) -> "DecisionRecord":
-    """The ADR's project and status; refused for other formats, which would silently ignore them."""
+def _decision_record(
+    output_format: ReportFormat, project: str | None, accept: bool, answers: Path | None
+) -> "DecisionRecord":
+    """The ADR's project and status (refused for other formats, which would silently ignore them),
+    and the answers file the next steps name: the one given, so that they can be run as shown."""
     from advisor.report import DecisionRecord
 
     if output_format != ReportFormat.adr and (project is not None or accept):
@@ -221,7 +224,7 @@ def _decision_record(output_format: ReportFormat, project: str | None, accept: b
         raise InputError(f"{flag} is for the decision record: add --format adr")
     if project is not None and not project.strip():
         raise InputError("--project NAME is empty: give the project's name, or leave --project out")
-    return DecisionRecord(project.strip() if project else None, accept)
+    return DecisionRecord(project.strip() if project else None, accept, str(answers) if answers else None)
 
 
 def _recommend_batch(

@@ -9,6 +9,7 @@ terminal.
 from __future__ import annotations
 
 import re
+import shlex
 import textwrap
 from typing import Any
 
@@ -178,7 +179,9 @@ def _answers(advice: Advice) -> tuple[str, list[str]]:
 
 
 def _next_steps(chosen: str, answers_file: str) -> tuple[str, list[str]]:
-    # The wizard passes the file it kept, so these commands work as printed.
+    # The wizard passes the file it kept, recommend the one it was given, so these commands
+    # work as printed (quoted for a POSIX shell).
+    answers_file = shlex.quote(answers_file)
     report = f"  advisor recommend --answers {answers_file} --format html --output report.html"
     if chosen == "neither":
         return "Next steps:", [

@@ -362,3 +362,13 @@ def test_yes_no_questions_take_yes_and_no_in_files_and_in_set(run: Run, write: W
     assert (from_file["answers"]["durable_work"], from_file["answers"]["retries"]) == (True, False)
     from_set = json.loads(run("recommend", "--defaults", "--set", "durable_work=yes", "--format", "json").out)
     assert from_set["answers"]["durable_work"] is True
+
+
+def test_next_steps_name_the_answers_file_that_was_given(run: Run, write: Write) -> None:
+    """The hints can be run as printed: they name the answers file the verdict came from."""
+    path = write("team/portfolio answers.yml", "version: 1\nanswers:\n  durable_work: yes\n")
+    result = run("recommend", "--answers", str(path))
+    assert result.code == 0, result.err
+    hints = [line for line in result.out.splitlines() if line.strip().startswith("advisor ")]
+    assert hints, result.out
+    assert all(f"--answers '{path}'" in line for line in hints), hints  # quoted: the name has a space
