@@ -156,11 +156,10 @@ class AnswersKeeper:
 def choose_answers_path(asker: Asker, path: Path) -> Path:
     """Where to keep the answers: `path`, unless it exists and the user names another file."""
     while path.exists() or path.is_symlink():
-        choice = asker.select(
-            f"{path} exists; the wizard saves your answers as you go.",
-            [("other", "Save them under another name"), ("overwrite", f"Overwrite {path}")],
-            "other",
-        )
+        options = [("other", "Save them under another name")]
+        if not path.is_symlink():  # never offered for a link: the advisor does not write through one
+            options.append(("overwrite", f"Overwrite {path}"))
+        choice = asker.select(f"{path} exists; the wizard saves your answers as you go.", options, "other")
         if choice == "overwrite":
             return path
         path = Path(asker.text("Answers file name:", str(path.with_stem(path.stem + "-2"))).strip() or path)

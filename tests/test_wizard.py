@@ -525,3 +525,22 @@ def test_the_wizards_options_before_a_command_are_refused(run: Any) -> None:
     result = run("--defaults", "recommend", "--defaults")
     assert result.code == 2
     assert "after the command: advisor recommend" in result.err
+
+
+def test_an_answers_file_that_is_a_link_is_never_offered_for_overwriting(tmp_path: Path) -> None:
+    """A link named like the answers file: only another name is offered (the advisor never writes through a link)."""
+    target = tmp_path / "elsewhere.yml"
+    target.write_text("kept\n", encoding="utf-8")
+    link = tmp_path / "answers.yml"
+    link.symlink_to(target)
+    offered: list[list[str]] = []
+
+    class Recording(Script):
+        def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
+            offered.append([value for value, _ in options])
+            return "overwrite" if "overwrite" in offered[-1] else "other"
+
+    chosen = wizard.choose_answers_path(Recording([], texts=[str(tmp_path / "mine.yml")]), link)
+    assert offered == [["other"]]
+    assert chosen == tmp_path / "mine.yml"
+    assert target.read_text(encoding="utf-8") == "kept\n"
