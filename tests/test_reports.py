@@ -258,6 +258,10 @@ def test_the_adr_names_the_project_in_its_title_and_context(run: Run) -> None:
 def test_a_neither_adr_says_to_keep_one_process(run: Run) -> None:
     _, body = _adr(run, "--defaults", "--project", "Acme invoicing")
     assert "\n# Keep Acme invoicing in one process for now: neither Celery nor Crossbar.io yet\n" in body
+    # Confirmed by asking again, not by a starter's tests: "neither" has no starter.
+    confirmation = body.split("### Confirmation", 1)[1].split("\n## ", 1)[0]
+    assert "advisor recommend --answers" in confirmation
+    assert "scripts/test" not in confirmation and "advisor check" not in confirmation
 
 
 @pytest.mark.parametrize("outcome", sorted(ADR_ANSWERS))
