@@ -14,8 +14,8 @@ import pytest
 import redis
 from mirakuru import SimpleExecutor
 
-from import_tracker.celery_app import PLACEHOLDER, app, config, make_app
-from import_tracker.settings import PACKAGE, Settings
+from import_tracker.celery_app import app, config, make_app
+from import_tracker.settings import PACKAGE, PLACEHOLDER, Settings
 from import_tracker.tasks import add
 
 from celery_fixtures import (

@@ -14,8 +14,8 @@ import pytest
 import redis
 from mirakuru import SimpleExecutor
 
-from orders_worker.celery_app import PLACEHOLDER, app, config, make_app
-from orders_worker.settings import PACKAGE, Settings
+from orders_worker.celery_app import app, config, make_app
+from orders_worker.settings import PACKAGE, PLACEHOLDER, Settings
 from orders_worker.tasks import add
 
 from celery_fixtures import (

@@ -41,11 +41,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .settings import PLACEHOLDER
+
 PACKAGE = "import_tracker"
 CROSSBAR_VERSION = "26.10.1"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 AUTOBAHN_JS_REL = Path("node_modules") / "autobahn-browser" / "autobahn.min.js"
-PLACEHOLDER = "replace-with-"  # the prefix of every secret placeholder in .env.example
 # Which environment variable sets the port of each transport (by the transport's "id").
 PORT_VARS = {"public": "ROUTER_PORT", "internal": "ROUTER_INTERNAL_PORT"}
 MAX_PROXIES = 64

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 PACKAGE = "import_tracker"
+# The prefix of every secret's placeholder in .env.example: each process refuses to start on one.
+PLACEHOLDER = "replace-with-"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lowest: int = 0, highest: int = 65535) -> int:

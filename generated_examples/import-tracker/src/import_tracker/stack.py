@@ -28,10 +28,10 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from . import router
+from .settings import PLACEHOLDER
 
 PACKAGE = "import_tracker"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-PLACEHOLDER = "replace-with-"  # the prefix of every secret placeholder in .env.example
 # Generated into .env on the first run; settings that have no default; fixed local ports.
 SECRETS: list[str] = ["REDIS_PASSWORD", "BACKEND_SECRET", "PUBLISHER_KEY", "PUBLISHER_SECRET", "TICKET_SECRET"]
 REQUIRED: list[str] = []

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 PACKAGE = "live_board"
+# The prefix of every secret's placeholder in .env.example: each process refuses to start on one.
+PLACEHOLDER = "replace-with-"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lowest: int = 0, highest: int = 65535) -> int:

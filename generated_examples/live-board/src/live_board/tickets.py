@@ -29,7 +29,7 @@ import sys
 import time
 from collections.abc import Mapping
 
-from .settings import Settings
+from .settings import PLACEHOLDER, Settings
 
 VERSION = "v1"
 USER_ID = re.compile(r"[a-z0-9_-]{1,64}")
@@ -46,7 +46,7 @@ def check_secret(secret: str) -> bytes:
     """The key for HMAC; TicketError for a secret too short or still the .env.example placeholder."""
     if len(secret) < MIN_SECRET_LENGTH:
         raise TicketError(f"TICKET_SECRET must be at least {MIN_SECRET_LENGTH} characters")
-    if secret.startswith("replace-with-"):
+    if secret.startswith(PLACEHOLDER):
         raise TicketError("TICKET_SECRET is still the placeholder from .env.example")
     return secret.encode("utf-8")
 

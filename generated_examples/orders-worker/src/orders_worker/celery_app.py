@@ -23,7 +23,7 @@ from celery import Celery
 from celery.signals import beat_init, celeryd_after_setup, celeryd_init
 from kombu.utils.url import maybe_sanitize_url
 
-from .settings import PACKAGE, Settings
+from .settings import PACKAGE, PLACEHOLDER, Settings
 
 # Time limits for "seconds" jobs: the soft limit raises SoftTimeLimitExceeded
 # inside the task so it can clean up; the hard limit kills and replaces the pool process
@@ -48,7 +48,6 @@ TASK_MODULES = [f"{PACKAGE}.tasks"]
 # a bounded number of connection retries with short intervals (about 2 s in all).
 CONNECTION_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 # The prefix of every secret placeholder in .env.example: a worker or beat refuses to start with one.
-PLACEHOLDER = "replace-with-"
 
 log = logging.getLogger(__name__)
 

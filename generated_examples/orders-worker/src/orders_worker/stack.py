@@ -27,9 +27,10 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from .settings import PLACEHOLDER
+
 PACKAGE = "orders_worker"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-PLACEHOLDER = "replace-with-"  # the prefix of every secret placeholder in .env.example
 # Generated into .env on the first run; settings that have no default; fixed local ports.
 SECRETS: list[str] = ["REDIS_PASSWORD"]
 REQUIRED: list[str] = []

@@ -21,9 +21,11 @@ import redis
 {%- endif %}
 from mirakuru import SimpleExecutor
 
-from {{ cookiecutter.package_name }}.celery_app import PLACEHOLDER, app{% if cookiecutter.broker == "redis" %}, config, make_app{% endif %}
+from {{ cookiecutter.package_name }}.celery_app import app{% if cookiecutter.broker == "redis" %}, config, make_app{% endif %}
 {%- if cookiecutter.broker == "redis" %}
-from {{ cookiecutter.package_name }}.settings import PACKAGE, Settings
+from {{ cookiecutter.package_name }}.settings import PACKAGE, PLACEHOLDER, Settings
+{%- else %}
+from {{ cookiecutter.package_name }}.settings import PLACEHOLDER
 {%- endif %}
 from {{ cookiecutter.package_name }}.tasks import add
 

@@ -28,7 +28,7 @@ from celery.signals import beat_init, celeryd_after_setup, celeryd_init
 {%- endif %}
 from kombu.utils.url import maybe_sanitize_url
 
-from .settings import PACKAGE, Settings
+from .settings import PACKAGE, {% if cookiecutter.broker != "sqs" %}PLACEHOLDER, {% endif %}Settings
 
 # Time limits for "{{ cookiecutter.job_duration }}" jobs: the soft limit raises SoftTimeLimitExceeded
 # inside the task so it can clean up; the hard limit kills and replaces the pool process
@@ -59,7 +59,6 @@ CONNECTION_RETRY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.5,
 
 {%- if cookiecutter.broker != "sqs" %}
 # The prefix of every secret placeholder in .env.example: a worker or beat refuses to start with one.
-PLACEHOLDER = "replace-with-"
 {%- endif %}
 
 log = logging.getLogger(__name__)

@@ -22,6 +22,8 @@ from urllib.parse import quote
 {%- endif %}
 
 PACKAGE = "{{ cookiecutter.package_name }}"
+# The prefix of every secret's placeholder in .env.example: each process refuses to start on one.
+PLACEHOLDER = "replace-with-"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lowest: int = 0, highest: int = 65535) -> int:

@@ -29,14 +29,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dotenv import dotenv_values
-{%- if cookiecutter.use_crossbar %}
 
+{% if cookiecutter.use_crossbar -%}
 from . import router
-{%- endif %}
+{% endif -%}
+from .settings import PLACEHOLDER
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-PLACEHOLDER = "replace-with-"  # the prefix of every secret placeholder in .env.example
 # Generated into .env on the first run; settings that have no default; fixed local ports.
 SECRETS: list[str] = {{ env.secret_names | tojson }}
 REQUIRED: list[str] = {{ env.vars | selectattr("kind", "equalto", "required") | map(attribute="name") | list | tojson }}
