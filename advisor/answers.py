@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from advisor.checks import Checker, suggest, top_mapping, type_name
 from advisor.errors import DataError, Problem
 from advisor.questions import QuestionBank
+from advisor.validation import Checker, suggest, top_mapping, type_name
 from advisor.yamlsrc import Loc, load_file
 
 

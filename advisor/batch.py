@@ -18,10 +18,10 @@ from typing import Any
 
 from advisor import answers as answers_mod
 from advisor import engine, schema
-from advisor.checks import suggest
 from advisor.errors import DataError, Problem
 from advisor.questions import QuestionBank
 from advisor.rules import OPTIONS, RuleSet
+from advisor.validation import suggest
 from advisor.yamlsrc import MAX_BYTES, decode_utf8, load_file
 
 

@@ -336,10 +336,10 @@ def check(
     exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when the verdict no longer holds."),
 ) -> int:
     """Re-evaluate a project's saved answers with the current rules."""
-    from advisor import recheck
+    from advisor import project_check
 
-    drift = recheck.check(directory, advice.load_ruleset(rules))
-    sys.stdout.write(recheck.render(drift, directory))
+    drift = project_check.check(directory, advice.load_ruleset(rules))
+    sys.stdout.write(project_check.render(drift, directory))
     return 1 if exit_code and not drift.holds else 0
 
 
@@ -476,8 +476,8 @@ def rules_show(
     rule_id: str = typer.Argument(..., metavar="ID", autocompletion=completion.rule_ids), rules: list[Path] = RulesOpt
 ) -> int:
     """Show one rule in full."""
-    from advisor.checks import suggest
     from advisor.conditions import describe
+    from advisor.validation import suggest
 
     ruleset = advice.load_ruleset(rules)
     rule = ruleset.get(rule_id)
@@ -505,9 +505,9 @@ def rules_lint(
     paths: list[Path] = typer.Argument(None, help="Rule files or directories (default: the shipped rules)."),
 ) -> int:
     """Validate rule files, run their cases, and check the scenarios."""
-    from advisor import lint
+    from advisor import rule_lint
 
-    report = lint.lint(advice.load_bank(), list(paths or []))
+    report = rule_lint.lint(advice.load_bank(), list(paths or []))
     typer.echo(f"ok: {report.rules} rules in {report.files} files, {report.cases} cases, {report.scenarios} scenarios")
     return 0
 

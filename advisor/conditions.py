@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-from advisor.checks import Checker, suggest, type_name
 from advisor.records import Record
+from advisor.validation import Checker, suggest, type_name
 from advisor.yamlsrc import Loc
 
 Answers = Mapping[str, Any]

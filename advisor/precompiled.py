@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - other Python implementations
 FORMAT = 1
 FILE_NAME = "ruleset.pickle"
 # The modules whose code decides what loading the YAML produces.
-LOADER_MODULES = ("rules", "questions", "conditions", "checks", "schema", "yamlsrc", "precompiled")
+LOADER_MODULES = ("rules", "questions", "conditions", "validation", "schema", "yamlsrc", "precompiled")
 
 
 def sources() -> list[Path]:

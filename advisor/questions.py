@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from advisor import conditions
-from advisor.checks import Checker, suggest, type_name
 from advisor.records import Record
+from advisor.validation import Checker, suggest, type_name
 from advisor.yamlsrc import load_file
 
 TYPES = ("choice", "bool", "int")

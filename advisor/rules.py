@@ -17,10 +17,10 @@ from typing import Any
 
 from advisor import answers as answers_mod
 from advisor import conditions
-from advisor.checks import Checker, suggest
 from advisor.errors import DataError, InputError, Problem
 from advisor.questions import QuestionBank
 from advisor.records import Record
+from advisor.validation import Checker, suggest
 from advisor.yamlsrc import Doc, load_file
 
 OPTIONS = ("celery", "crossbar", "hybrid", "neither")

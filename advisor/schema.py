@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from advisor import conditions, engine, questions, rules
-from advisor.checks import FILE_KINDS, Checker, top_mapping
 from advisor.errors import AdvisorError
+from advisor.validation import FILE_KINDS, Checker, top_mapping
 from advisor.yamlsrc import Doc, Loc, load_file
 
 ROOT = Path(__file__).resolve().parent.parent

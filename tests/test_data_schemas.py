@@ -15,7 +15,7 @@ import pytest
 import yaml
 from conftest import Result
 
-from advisor import advice, checks, rules, schema
+from advisor import advice, rules, schema, validation
 from advisor.errors import DataError
 
 Run = Callable[..., Result]
@@ -79,8 +79,8 @@ def test_every_shipped_data_file_validates_against_the_json_schema() -> None:
 
 
 def test_every_kind_of_file_is_declared_by_its_top_level_key() -> None:
-    assert [schema.body_key(file) for file in schema.FILES] == list(checks.FILE_KINDS)
-    assert [file.what for file in schema.FILES] == list(checks.FILE_KINDS.values())
+    assert [schema.body_key(file) for file in schema.FILES] == list(validation.FILE_KINDS)
+    assert [file.what for file in schema.FILES] == list(validation.FILE_KINDS.values())
 
 
 def rule_with(old: str, new: str) -> str:

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 from conftest import Result
 
-from advisor import advice, engine, lint, resources
+from advisor import advice, engine, resources, rule_lint
 from advisor.answers import complete
 
 Run = Callable[..., Result]
@@ -216,7 +216,7 @@ def test_new_on_a_neither_verdict_scaffolds_nothing_and_says_how(run: Run, in_tm
 
 
 def test_every_scenarios_json_validates_against_the_shipped_schema() -> None:
-    scenarios = lint.load_scenarios(resources.rules_dir() / "scenarios.yaml", BANK)
+    scenarios = rule_lint.load_scenarios(resources.rules_dir() / "scenarios.yaml", BANK)
     assert scenarios
     validator = jsonschema.Draft202012Validator(SCHEMA)
     for scenario in scenarios:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from conftest import Result
 
-from advisor import advice, lint, resources
+from advisor import advice, resources, rule_lint
 from advisor.answers import as_text, dump
 
 BANK = advice.load_bank()
-SCENARIOS = lint.load_scenarios(resources.rules_dir() / "scenarios.yaml", BANK)
+SCENARIOS = rule_lint.load_scenarios(resources.rules_dir() / "scenarios.yaml", BANK)
 
 
 def verdict(run: Any, *args: str) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def test_there_are_scenarios_with_flips(run: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
 def test_every_printed_flip_comes_true_when_that_answer_is_changed(
-    scenario: lint.Scenario, run: Any, tmp_path: Path
+    scenario: rule_lint.Scenario, run: Any, tmp_path: Path
 ) -> None:
     answers = tmp_path / "answers.yml"
     answers.write_text(dump(scenario.answers), encoding="utf-8")

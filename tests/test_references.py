@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor import advice, lint
+from advisor import advice, rule_lint
 
 REPO = Path(__file__).resolve().parent.parent
 FACTORS = REPO / "docs" / "factors.md"
@@ -118,7 +118,7 @@ def cited_factors() -> dict[int, list[str]]:
             for number in numbers(match.group(1)):
                 cited.setdefault(number, []).append(path.name)
     bank = advice.load_bank()
-    for scenario in lint.load_scenarios(REPO / "rules" / "scenarios.yaml", bank):
+    for scenario in rule_lint.load_scenarios(REPO / "rules" / "scenarios.yaml", bank):
         for group in re.findall(r"\(([^()]*)\)", scenario.argument):
             for item in group.split(","):
                 if re.fullmatch(r"\s*\d+\s*", item):

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from advisor import advice, engine, flips, lint, resources, rules
+from advisor import advice, engine, flips, resources, rule_lint, rules
 from advisor.answers import complete
 
 RULESET = advice.load_ruleset()
 TOPICS = rules.rule_files(resources.rules_dir())
 CASES = [case for topic in TOPICS for case in rules.load_cases(rules.cases_file(topic), RULESET)]
-SCENARIOS = lint.load_scenarios(resources.rules_dir() / "scenarios.yaml", RULESET.questions)
+SCENARIOS = rule_lint.load_scenarios(resources.rules_dir() / "scenarios.yaml", RULESET.questions)
 
 
 def fired_ids(answers: dict[str, object]) -> set[str]:
@@ -28,14 +28,14 @@ def test_rule_case(case: rules.Case) -> None:
     assert not set(case.not_fires) & fired, f"fired but must not: {sorted(set(case.not_fires) & fired)}"
 
 
-def _explain(scenario: lint.Scenario) -> str:
+def _explain(scenario: rule_lint.Scenario) -> str:
     verdict = engine.decide(RULESET, complete(RULESET.questions, scenario.answers))
     reasons = ", ".join(f"{rule.id} {rule.effects}" for rule in verdict.fired[:8])
     return f"rules say {verdict.recommendation} {verdict.scores}; top reasons: {reasons}"
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.id for s in SCENARIOS])
-def test_scenario_verdict_matches_the_argued_one(scenario: lint.Scenario) -> None:
+def test_scenario_verdict_matches_the_argued_one(scenario: rule_lint.Scenario) -> None:
     verdict = engine.decide(RULESET, complete(RULESET.questions, scenario.answers))
     assert verdict.recommendation == scenario.expect, _explain(scenario)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import Result
 
-from advisor import advice, lint, resources, rules
+from advisor import advice, resources, rule_lint, rules
 
 Run = Callable[..., Result]
 
@@ -72,7 +72,7 @@ def test_shipped_lint_runs_every_case_and_every_scenario(run: Run) -> None:
     ruleset = advice.load_ruleset()
     topics = rules.rule_files(resources.rules_dir())
     cases = sum(len(rules.load_cases(rules.cases_file(topic), ruleset)) for topic in topics)
-    scenarios = len(lint.load_scenarios(resources.rules_dir() / "scenarios.yaml", ruleset.questions))
+    scenarios = len(rule_lint.load_scenarios(resources.rules_dir() / "scenarios.yaml", ruleset.questions))
     assert [int(n) for n in counts.groups()] == [len(ruleset.rules), len(topics), cases, scenarios]
     assert min(cases, scenarios) > 0
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from advisor import answers as answers_mod
 from advisor import engine, resources, rules, schema
-from advisor.checks import Checker
 from advisor.errors import DataError, Problem
 from advisor.questions import QuestionBank
+from advisor.validation import Checker
 from advisor.yamlsrc import load_file
 
 
