@@ -41,9 +41,6 @@ class Diagram:
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
 
-    def labels(self) -> list[str]:
-        return [node.label for node in self.nodes]
-
     def node(self, node_id: str) -> Node:
         return next(node for node in self.nodes if node.id == node_id)
 
