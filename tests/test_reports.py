@@ -11,7 +11,9 @@ import golden
 import pytest
 from conftest import Result
 
-from advisor import advice, report, textout
+from advisor import advice
+from advisor.render import render, templates
+from advisor.render import text as textout
 
 Run = Callable[..., Result]
 HOSTILE_TITLE = "<script>alert(1)</script> | [x](javascript:alert(1)) {{ 7*7 }} **bold** # h"
@@ -28,9 +30,9 @@ def test_committed_reports_match_a_fresh_regeneration(tmp_path: Path) -> None:
 
 
 def test_html_templates_are_autoescaped() -> None:
-    env = report.environment_for("html")
+    env = templates.environment_for("html")
     assert env.autoescape is True
-    assert report.environment_for("markdown").autoescape is False
+    assert templates.environment_for("markdown").autoescape is False
 
 
 @pytest.fixture
@@ -107,8 +109,8 @@ def test_colour_only_where_the_terminal_wants_it(monkeypatch: pytest.MonkeyPatch
     assert cli._wants_color() is False
     ruleset = advice.load_ruleset()
     result = advice.advise(ruleset, advice.resolve_answers(ruleset.questions, None, []))
-    assert "\x1b[1;32mVerdict:" in textout.render(result, color=True)
-    assert "\x1b" not in textout.render(result, color=False)
+    assert "\x1b[1;32mVerdict:" in render(result, "text", color=True)
+    assert "\x1b" not in render(result, "text", color=False)
 
 
 def test_every_format_has_every_section(run: Run) -> None:
@@ -273,7 +275,7 @@ def test_adr_bullets_are_one_style_in_every_outcome(run: Run, outcome: str) -> N
     continued = re.findall(r"^\* (?:Good|Bad|Neutral), because (\S+)", body, re.MULTILINE)
     assert continued
     capitalised = {word for word in continued if word[0].isupper()}
-    assert all(report.clause(word) == word for word in capitalised), capitalised
+    assert all(templates.clause(word) == word for word in capitalised), capitalised
 
 
 @pytest.mark.parametrize("flag", [("--accept",), ("--project", "Acme")])
