@@ -191,7 +191,7 @@ class Glossary:
 
     def __init__(self, terms: tuple[guide.Term, ...]) -> None:
         self.pending = sorted(terms, key=lambda term: -len(term.term))
-        self.patterns = {term.term: re.compile(rf"\b{re.escape(term.term)}(?:e?s)?\b", re.I) for term in terms}
+        self.patterns = {term.term: term_pattern(term.term) for term in terms}
 
     def __call__(self, text: str) -> str:
         inserts: list[tuple[int, int, str]] = []
@@ -206,6 +206,15 @@ class Glossary:
         for _, end, meaning in sorted(inserts, reverse=True):
             text = text[:end] + meaning + text[end:]
         return text
+
+
+def term_pattern(term: str) -> re.Pattern[str]:
+    """Where a term is used as a word: plural too, capitalised at a sentence's start, never
+    inside an identifier, a dotted or hyphenated name or a path (wamp.error, django-celery-beat).
+    An acronym or a name (WAMP, Flower) matches only as written."""
+    first = re.escape(term[0])
+    head = first if any(char.isupper() for char in term) else f"[{first}{term[0].upper()}]"
+    return re.compile(rf"(?<![\w./-]){head}{re.escape(term[1:])}(?:e?s)?(?![\w/-]|\.\w)")
 
 
 def _overlaps(span: tuple[int, int], taken: list[tuple[int, int, str]]) -> bool:
@@ -251,7 +260,7 @@ def build(
         fragile=explain(fragile_note(verdict, advice.flips)),
         flips=_flip_lines(advice, explain),
         more_flips=len(advice.flips) - flips_shown(verdict, advice.flips),
-        costs=_costs(the_guide, verdict, explain),
+        costs=_costs(the_guide, advice, explain),
         stages=tuple(Stage(s.title, explain(s.text), s.sources) for s in the_guide.stages(chosen, advice.answers)),
         steps=tuple(Step(explain(s.text), s.commands, s.sources) for s in next_steps(verdict, chosen, answers_file)),
         why=tuple(_detail(rule, _effects(rule), explain) for rule in verdict.fired),
@@ -282,12 +291,13 @@ def standing(verdict: engine.Verdict) -> str:
     """What the confidence means for this verdict, with what the next level up would need."""
     chosen = NAMES[verdict.recommendation]
     runner = NAMES[verdict.runner_up] if verdict.runner_up else ""
+    score = plural(verdict.scores[verdict.recommendation], "point")
     if not verdict.meets_requirements:
-        why = f"no option meets every requirement, and {chosen} is the closest"
+        why = f"no option meets every requirement, and {chosen} is the closest, with {score}"
     elif verdict.tie:
         why = f"{chosen} and {runner} tie at {plural(verdict.scores[verdict.recommendation], 'point')}"
     elif verdict.runner_up is None:
-        why = f"{chosen} is the only option that meets every requirement"
+        why = f"{chosen} is the only option that meets every requirement, with {score}"
     else:
         why = f"{chosen} leads {runner} by {plural(verdict.margin, 'point')}"
     if verdict.meets_requirements and verdict.scores[verdict.recommendation] < 0:
@@ -410,14 +420,12 @@ def _flip_lines(advice: Advice, explain: Glossary) -> tuple[FlipLine, ...]:
     )
 
 
-def _costs(the_guide: guide.Guide, verdict: engine.Verdict, explain: Glossary) -> tuple[Cost, ...]:
-    """What each option asks of the team to run, the verdict first."""
+def _costs(the_guide: guide.Guide, advice: Advice, explain: Glossary) -> tuple[Cost, ...]:
+    """What each option asks of the team to run, fitted to the answers, the verdict first."""
     rows = []
-    for option in verdict.ranked():
-        cost = the_guide.costs.get(option)
-        if cost is None:
-            continue
-        services, processes = (explain(", ".join(items) or "none") for items in (cost.services, cost.processes))
+    for option in advice.verdict.ranked():
+        cost = the_guide.cost(option, advice.answers)
+        services, processes = (explain("; ".join(items) or "none") for items in (cost.services, cost.processes))
         deploy, secure, monitor, upgrade = (
             explain(text) for text in (cost.deploy, cost.secure, cost.monitor, cost.upgrade)
         )
