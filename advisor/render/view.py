@@ -475,13 +475,23 @@ def next_steps(verdict: engine.Verdict, chosen: str, answers_file: str) -> list[
 def _proof_of_concept(verdict: engine.Verdict, answers: str) -> Step:
     pair = (verdict.recommendation, verdict.runner_up or verdict.recommendation)
     names = f"{NAMES[pair[0]]} and {NAMES[pair[1]]}"
-    commands = tuple(
-        f"advisor new poc-{option} --stack {option} --answers {answers}" for option in pair if option != "neither"
-    )
-    also = " (Neither yet needs no starter: try the work in your web application itself)" if "neither" in pair else ""
+    if "neither" in pair:
+        # No starter for "neither": its proof of concept is the work run in the web application.
+        other = pair[0] if pair[1] == "neither" else pair[1]
+        start = (
+            f"Confidence is {verdict.confidence}: the two closest options are {names}. Try the work that "
+            f"matters to you in your web application as it is first; if it falls short, {NAMES[other]} is next"
+        )
+        if verdict.recommendation == "neither":
+            return Step(start + ".")
+        return Step(
+            start + ": build a small proof of concept of it.",
+            (f"advisor new poc-{other} --stack {other} --answers {answers}",),
+        )
+    commands = tuple(f"advisor new poc-{option} --stack {option} --answers {answers}" for option in pair)
     return Step(
         f"Confidence is {verdict.confidence}: build a small proof of concept of the two closest options, "
-        f"{names}, and measure the work that matters to you{also}:",
+        f"{names}, and measure the work that matters to you:",
         commands,
     )
 
