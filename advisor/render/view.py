@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from advisor import __version__, diagram, engine, guide
 from advisor.answers import as_text
 from advisor.errors import InputError
+from advisor.records import Record
 from advisor.render import DecisionRecord
 from advisor.rules import OPTION_NAMES as NAMES
 from advisor.rules import OPTIONS, SIMPLER_FIRST, Rule
@@ -36,16 +37,18 @@ POINTS = guide.Term("point", "each rule that applies adds or takes 1 to 3 points
 LICENCE_SOURCE = "https://github.com/crossbario/crossbar/blob/master/LICENSE"
 
 
-@dataclass(frozen=True)
-class Requirement:
+# Frozen records without a generated __repr__ or __eq__, which the start-up path would pay
+# for (advisor.records): built once per report, then only read.
+@dataclass(frozen=True, repr=False, eq=False)
+class Requirement(Record):
     label: str  # R1, R2 ...: the fit table's column
     rule: str
     title: str
     excludes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class FitRow:
+@dataclass(frozen=True, repr=False, eq=False)
+class FitRow(Record):
     option: str
     name: str
     score: int
@@ -54,14 +57,14 @@ class FitRow:
     fails: tuple[str, ...]  # the labels of the requirements it fails
 
 
-@dataclass(frozen=True)
-class Reason:
+@dataclass(frozen=True, repr=False, eq=False)
+class Reason(Record):
     rule: str
     text: str
 
 
-@dataclass(frozen=True)
-class Caveat:
+@dataclass(frozen=True, repr=False, eq=False)
+class Caveat(Record):
     rule: str
     severity: str
     title: str
@@ -69,8 +72,8 @@ class Caveat:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class FlipLine:
+@dataclass(frozen=True, repr=False, eq=False)
+class FlipLine(Record):
     question: str
     prompt: str
     answer: str
@@ -79,8 +82,8 @@ class FlipLine:
     still_fails: str  # "" or " (which would still fail ...)"
 
 
-@dataclass(frozen=True)
-class Cost:
+@dataclass(frozen=True, repr=False, eq=False)
+class Cost(Record):
     option: str
     name: str
     services: str
@@ -92,22 +95,22 @@ class Cost:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Stage:
+@dataclass(frozen=True, repr=False, eq=False)
+class Stage(Record):
     title: str
     text: str
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Step:
+@dataclass(frozen=True, repr=False, eq=False)
+class Step(Record):
     text: str
     commands: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Detail:
+@dataclass(frozen=True, repr=False, eq=False)
+class Detail(Record):
     """A fired rule told in full, once: title, what it does, because, sources."""
 
     rule: str
@@ -117,23 +120,25 @@ class Detail:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class PointsRow:
+@dataclass(frozen=True, repr=False, eq=False)
+class PointsRow(Record):
     rule: str
     title: str
     points: tuple[int, ...]  # per option, in OPTIONS order (0: not moved)
 
 
-@dataclass(frozen=True)
-class Answer:
+@dataclass(frozen=True, repr=False, eq=False)
+class Answer(Record):
     question: str
     prompt: str
     value: str
     given: bool
 
 
-@dataclass(frozen=True)
-class View:
+@dataclass(frozen=True, repr=False, eq=False)
+class View(Record):
+    """Everything a report shows, in reading order: built once, then only laid out and escaped."""
+
     # the screen that decides
     verdict: str
     verdict_name: str
