@@ -170,7 +170,7 @@ class Guide(Record):
     def _pattern(self) -> re.Pattern[str]:
         # Alternatives are tried in order, and the terms are longest first.
         names = "|".join(re.escape(term.term) for term in self.terms)
-        return re.compile(rf"(?<![\w-])({names})(?:e?s)?(?![\w-])", re.IGNORECASE)
+        return re.compile(rf"(?<!\w)({names})(?:e?s)?(?!\w)", re.IGNORECASE)
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickled (advisor.precompiled) without what is derived on first use.

@@ -96,7 +96,7 @@ def test_the_staged_path_starts_with_what_the_user_runs() -> None:
 def test_browsers_that_already_call_procedures_make_the_other_half_a_milestone_not_a_someday() -> None:
     assert titles("celery", browser_clients="rpc")[-1] == "Plan Crossbar.io as the second milestone"
     later = titles("celery", browser_clients="none")[-1]
-    assert later == "Add Crossbar.io only when the live side outgrows the web application"
+    assert later == "Add Crossbar.io only when live clients need more than the web application"
     assert "Add the Crossbar.io router as the second milestone" in titles("hybrid", browser_clients="rpc")
     assert "Add the Crossbar.io router as the second milestone" not in titles("hybrid", browser_clients="push")
     assert (
@@ -168,8 +168,10 @@ def test_terms_come_longest_first_so_the_longer_term_wins() -> None:
 
 
 def test_terms_are_found_in_any_case_and_in_the_plural_once_each_in_order_of_first_use() -> None:
-    found = GUIDE.terms_in("Callees register in realms; the Callee answers a caller. No callees-like words, no realmy.")
-    assert [term.term for term in found] == ["callee", "realm", "caller"]
+    found = GUIDE.terms_in(
+        "Callees register in realms; the Callee answers a caller. No callees_like words, no realmy; EUPL-1.2."
+    )
+    assert [term.term for term in found] == ["callee", "realm", "caller", "EUPL"]
     assert GUIDE.terms_in("the broker's visibility timeout")[1].term == "visibility timeout"
 
 
