@@ -79,7 +79,10 @@ def test_built_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     assert "site-packages/advisor/_data/rules/" in shown
     lint = subprocess.run([advisor, "rules", "lint"], capture_output=True, text=True, cwd=outside, env=env, check=False)
     assert lint.returncode == 0, lint.stderr
-    # The wheel carries the rules validated at build time, and the installed advisor uses them.
-    probe = "from advisor import precompiled; print(precompiled.load_shipped() is not None)"
+    # The wheel carries the rules and the guide validated at build time, and the installed advisor uses them.
+    probe = (
+        "from advisor import precompiled\n"
+        "print(precompiled.load_shipped() is not None, precompiled.load_shipped_guide() is not None)"
+    )
     used = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=outside, env=env, check=True)
-    assert used.stdout == "True\n"
+    assert used.stdout == "True True\n"
