@@ -141,7 +141,7 @@ def report_texts() -> str:
     parts = [f"{rule.title}\n{rule.because}" for rule in ruleset.rules]
     parts += [f"{q.prompt}\n{q.help}" for q in ruleset.questions.questions.values()]
     parts += [path.read_text(encoding="utf-8") for path in sorted((ROOT / "templates" / "reports").glob("*.j2"))]
-    parts += [(ROOT / "advisor" / "textout.py").read_text(encoding="utf-8")]
+    parts += [(ROOT / "advisor" / "render" / name).read_text(encoding="utf-8") for name in ("text.py", "view.py")]
     for cost in GUIDE.costs.values():
         parts += [*cost.services, *cost.processes, cost.deploy, cost.secure, cost.monitor, cost.upgrade]
     parts += [f"{entry.stage.title}\n{entry.stage.text}" for entry in GUIDE.stage_entries]
