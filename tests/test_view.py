@@ -310,6 +310,16 @@ def test_markdown_escaping_keeps_text_as_text(text: str) -> None:
         assert html.unescape(rendered) == " ".join(text.split())
 
 
+BLOCK_STARTS = ["# heading", "> quote", ">quote", "- item", "+ item", "1. item", "2) item", "---", "- - -"]
+
+
+@pytest.mark.parametrize("text", [*BLOCK_STARTS, "-- flag", "12.5 ms", "3 points", "#hash"])
+def test_data_opening_a_list_item_opens_no_block_of_its_own(text: str) -> None:
+    shown = MARKDOWN.render(f"- {templates.md(text)}\n")
+    assert shown == f"<ul>\n<li>{html.escape(text, quote=False)}</li>\n</ul>\n"
+    assert (templates.md(text) == text) is (text not in BLOCK_STARTS)  # escaped only when it must be
+
+
 def test_a_pipe_from_data_keeps_a_table_row_whole() -> None:
     row = f"| {templates.md_cell('a | b')} | two |\n"
     tokens = MARKDOWN.parse("| h1 | h2 |\n|---|---|\n" + row)

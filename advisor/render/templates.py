@@ -37,9 +37,17 @@ _MD_SPECIAL = re.compile(
 )
 
 
+# Text that opens a list item ("- {{ title }}") could open a block of its own there: a
+# heading, a quote, a nested list or a thematic break.
+_MD_BLOCK_START = re.compile(r"^>|^(?:#{1,6}|\+)(?=\s|$)|^-(?=\s|$|[-\s]*$)")
+_MD_ORDERED = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
+
+
 def md(text: Any) -> str:
     """Prose for a Markdown line: no raw HTML, link, code or emphasis from data, and no needless escape."""
-    return _MD_SPECIAL.sub(lambda match: "\\" + match.group(), " ".join(str(text).split()))
+    escaped = _MD_SPECIAL.sub(lambda match: "\\" + match.group(), " ".join(str(text).split()))
+    escaped = _MD_BLOCK_START.sub(lambda match: "\\" + match.group(), escaped)
+    return _MD_ORDERED.sub(r"\1\\\2", escaped)
 
 
 def md_cell(text: Any) -> str:
