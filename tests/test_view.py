@@ -229,7 +229,7 @@ def test_each_term_is_explained_once_at_its_first_use(name: str, fmt: str) -> No
         for other in terms:
             if other is not term:
                 others = others.replace(f" ({other.meaning})", "")
-        first = view.term_pattern(term.term).search(others)
+        first = next(view.uses(view.term_pattern(term.term), others), None)
         assert first is not None, term.term
         assert others[first.end() :].startswith(f" ({term.meaning})"), (
             term.term,

@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -201,10 +202,7 @@ class Glossary:
     def __call__(self, text: str) -> str:
         inserts: list[tuple[int, int, str]] = []
         for term in list(self.pending):
-            match = next(
-                (m for m in self.patterns[term.term].finditer(text) if not _overlaps(m.span(), inserts)),
-                None,
-            )
+            match = next((m for m in uses(self.patterns[term.term], text) if not _overlaps(m.span(), inserts)), None)
             if match:
                 inserts.append((match.start(), match.end(), f" ({term.meaning})"))
                 self.pending.remove(term)
@@ -220,6 +218,14 @@ def term_pattern(term: str) -> re.Pattern[str]:
     first = re.escape(term[0])
     head = first if any(char.isupper() for char in term) else f"[{first}{term[0].upper()}]"
     return re.compile(rf"(?<![\w./-]){head}{re.escape(term[1:])}(?:e?s)?(?![\w/-]|\.\w)")
+
+
+def uses(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The uses of a term in `text`; "Server-Sent Events (SSE)" glosses the words before it,
+    so a term alone in parentheses is not a use to explain."""
+    for match in pattern.finditer(text):
+        if not (text[match.start() - 1 : match.start()] == "(" and text[match.end() : match.end() + 1] == ")"):
+            yield match
 
 
 def _overlaps(span: tuple[int, int], taken: list[tuple[int, int, str]]) -> bool:
