@@ -50,11 +50,10 @@ def render(
         return json.dumps(to_json_data(advice), indent=2, ensure_ascii=False) + "\n"
     from advisor.render import view
 
-    model = view.build(advice, chosen, date, record)
     if fmt == "text":
         from advisor.render import text
 
-        return text.render(model, color)
+        return text.render(view.build(advice, chosen, record=record, dated=False), color)
     from advisor.render import templates
 
-    return templates.render(model, fmt)
+    return templates.render(view.build(advice, chosen, date, record), fmt)

@@ -68,7 +68,7 @@ def summary(advice: Advice, color: bool = False) -> str:
     """The screen that decides and the flips: what the wizard shows at its end."""
     from advisor.render import view as view_mod
 
-    view = view_mod.build(advice)
+    view = view_mod.build(advice, dated=False)
     return _join(view, [*first_screen(view), _flips(view)], Style(color))
 
 

@@ -237,9 +237,16 @@ def plural(count: int, word: str) -> str:
 
 
 def build(
-    advice: Advice, chosen: str | None = None, date: str | None = None, record: DecisionRecord | None = None
+    advice: Advice,
+    chosen: str | None = None,
+    date: str | None = None,
+    record: DecisionRecord | None = None,
+    dated: bool = True,
 ) -> View:
-    """The view of `advice`; `chosen` is the stack a starter was made for (default: the verdict)."""
+    """The view of `advice`; `chosen` is the stack a starter was made for (default: the verdict).
+
+    `dated=False` for the terminal, which shows no date: SOURCE_DATE_EPOCH is then not read.
+    """
     record = record or DecisionRecord()
     verdict = advice.verdict
     chosen = chosen or verdict.recommendation
@@ -290,7 +297,7 @@ def build(
         fired_count=len(verdict.fired) + len(verdict.requirements) + len(verdict.caveats),
         rule_count=len(advice.ruleset.rules),
         version=__version__,
-        date=report_date(date),
+        date=report_date(date) if dated else "",
         project=record.project,
         status=record.status,
         answers_file=answers_file,
