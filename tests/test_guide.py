@@ -128,6 +128,13 @@ def test_every_outcome_has_two_to_four_stages_whatever_the_answers() -> None:
     assert {count for _, count in counts} <= {2, 3, 4}, sorted(counts)
 
 
+def test_each_stage_names_the_questions_that_choose_it() -> None:
+    stages = GUIDE.stages("celery", answered(browser_clients="none", existing_broker="redis"))
+    assert stages[0].questions == ("existing_broker",)
+    assert stages[-1].questions == ("browser_clients", "iot_devices", "polyglot")
+    assert GUIDE.stages("neither", answered())[0].questions == ()
+
+
 def test_the_stages_that_would_add_a_system_name_the_question_in_its_words() -> None:
     prompts = {question.prompt for question in BANK.questions.values()}
     adding = [entry.stage for entry in GUIDE.stage_entries if entry.stage.title.startswith("Add Crossbar")]
