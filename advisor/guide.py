@@ -53,6 +53,9 @@ class Stage(Record):
     title: str
     text: str  # when and why, in plain words
     sources: tuple[str, ...]
+    # The ids of the questions whose answers choose this stage (those its `when` tests), in
+    # the bank's order: a report can set it beside what would change the verdict.
+    questions: tuple[str, ...] = ()
 
 
 @dataclass(repr=False, eq=False)
@@ -134,8 +137,8 @@ class Guide(Record):
 
     def cost(self, outcome: str, answers: Mapping[str, Any]) -> Cost:
         """The cost of `outcome` fitted to the answers (e.g. beat only with scheduled work)."""
-        entry = next(entry for entry in self.cost_entries if entry.option == outcome)
-        return entry.fitted(answers)
+        entry = next((entry for entry in self.cost_entries if entry.option == outcome), None)
+        return self.costs[outcome] if entry is None else entry.fitted(answers)
 
     def stages(self, outcome: str, answers: Mapping[str, Any]) -> tuple[Stage, ...]:
         """The staged path for `outcome`: what to start with, and when to add the other half."""
@@ -262,7 +265,9 @@ def _stage(checker: Checker, loc: tuple[Any, ...], questions: Mapping[str, Any])
     when = _when(checker, loc, item, questions)
     if len(checker.problems) > before or when is False:
         return None
-    return StageEntry(item["outcome"], when, Stage(item["title"], item["text"], tuple(item["sources"])))
+    tested = {test.question.id for test in conditions.tests_in(when)} if when is not None else set()
+    ids = tuple(question for question in questions if question in tested)
+    return StageEntry(item["outcome"], when, Stage(item["title"], item["text"], tuple(item["sources"]), ids))
 
 
 def _term(checker: Checker, loc: tuple[Any, ...]) -> Term | None:

@@ -102,7 +102,9 @@ def test_browsers_that_already_call_procedures_make_the_other_half_a_milestone_n
     assert (
         titles("hybrid", browser_clients="push")[0] == "Start with the Celery half and the web application's own push"
     )
+    assert titles("celery", iot_devices=True)[-1] == "Plan Crossbar.io as the second milestone"
     assert titles("crossbar", durable_work=True)[-1] == "Plan Celery as the second milestone"
+    assert titles("crossbar", retries=True)[-1] == "Plan Celery as the second milestone"
     assert titles("crossbar", durable_work=False)[-1] == "Add Celery when work must outlive a connection"
 
 
@@ -113,6 +115,10 @@ def test_neither_starts_in_one_process_and_says_what_would_add_each_system() -> 
     assert [title for title in path if title.startswith("Add Celery")]
     assert [title for title in path if title.startswith("Add Crossbar.io")]
     assert "Run the periodic jobs from cron or a systemd timer" not in titles("neither", scheduling="none")
+    # What the answers already name is not "if it changes" but "soon".
+    assert "Expect to add Crossbar.io soon" in titles("neither", browser_clients="rpc")
+    assert "Expect to add Celery soon" in titles("neither", job_duration="minutes")
+    assert not [title for title in titles("neither") if title.startswith("Expect")]
 
 
 def test_every_outcome_has_two_to_four_stages_whatever_the_answers() -> None:
@@ -120,6 +126,13 @@ def test_every_outcome_has_two_to_four_stages_whatever_the_answers() -> None:
     assert len(sets) > 80
     counts = {(option, len(GUIDE.stages(option, given))) for given in sets for option in rules.OPTIONS}
     assert {count for _, count in counts} <= {2, 3, 4}, sorted(counts)
+
+
+def test_each_stage_names_the_questions_that_choose_it() -> None:
+    stages = GUIDE.stages("celery", answered(browser_clients="none", existing_broker="redis"))
+    assert stages[0].questions == ("existing_broker",)
+    assert stages[-1].questions == ("browser_clients", "iot_devices", "polyglot")
+    assert GUIDE.stages("neither", answered())[0].questions == ()
 
 
 def test_the_stages_that_would_add_a_system_name_the_question_in_its_words() -> None:
