@@ -1,4 +1,4 @@
-"""Build hook: the wheel ships the shipped rules already validated (advisor/_data/ruleset.pickle).
+"""Build hook: the wheel ships the shipped rules and guide already validated (advisor/_data/*.pickle).
 
 `advisor.precompiled` explains the file and when it is used. It is made by running the
 advisor from this source tree, so the build needs PyYAML (pyproject's build-system requires).
@@ -27,3 +27,5 @@ class CompiledRulesHook(BuildHookInterface):
         env = {**os.environ, "PYTHONPATH": self.root}
         subprocess.run([sys.executable, "-m", "advisor.precompiled", str(out)], cwd=self.root, env=env, check=True)
         build_data["force_include"][str(out)] = "advisor/_data/ruleset.pickle"
+        # Written beside it by the same run (advisor.precompiled.main).
+        build_data["force_include"][str(out.with_name("guide.pickle"))] = "advisor/_data/guide.pickle"

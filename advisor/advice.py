@@ -25,6 +25,9 @@ class Advice(Record):
     verdict: engine.Verdict
     flips: tuple[flips.Flip, ...]
     ruleset: rules.RuleSet
+    # The ids the user gave (answers file, --set, the wizard), even where equal to the default;
+    # None when the caller does not know, and reports then tell a default by its value.
+    given: frozenset[str] | None = None
 
 
 def load_bank() -> questions.QuestionBank:
@@ -67,9 +70,15 @@ def resolve_answers(bank: questions.QuestionBank, answers_file: Path | None, set
     return answers_mod.complete(bank, given_answers(bank, answers_file, sets))
 
 
-def advise(ruleset: rules.RuleSet, answers: dict[str, Any]) -> Advice:
+def advise(ruleset: rules.RuleSet, answers: dict[str, Any], given: frozenset[str] | None = None) -> Advice:
     verdict = engine.decide(ruleset, answers)
-    return Advice(answers, verdict, tuple(flips.find(ruleset, answers, verdict)), ruleset)
+    return Advice(answers, verdict, tuple(flips.find(ruleset, answers, verdict)), ruleset, given)
+
+
+def advise_given(ruleset: rules.RuleSet, answers_file: Path | None, sets: list[str]) -> Advice:
+    """The advice for an answers file and `--set`s, knowing which answers the user gave."""
+    given = given_answers(ruleset.questions, answers_file, sets)
+    return advise(ruleset, answers_mod.complete(ruleset.questions, given), frozenset(given))
 
 
 def to_json_data(advice: Advice) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 import typer
@@ -32,10 +32,8 @@ from advisor.errors import (
     printable,
 )
 from advisor.files import write_atomically
-from advisor.output import render
+from advisor.render import DecisionRecord, render
 
-if TYPE_CHECKING:  # the report module is imported only by the formats that use it
-    from advisor.report import DecisionRecord
 CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 
 
@@ -217,8 +215,6 @@ def _decision_record(
 ) -> "DecisionRecord":
     """The ADR's project and status (refused for other formats, which would silently ignore them),
     and the answers file the next steps name: the one given, so that they can be run as shown."""
-    from advisor.report import DecisionRecord
-
     if output_format != ReportFormat.adr and (project is not None or accept):
         flag = "--project" if project is not None else "--accept"
         raise InputError(f"{flag} is for the decision record: add --format adr")
@@ -258,7 +254,7 @@ def _advice_from_options(answers: Path | None, sets: list[str], defaults: bool, 
     if answers is None and not sets and not defaults:
         raise InputError("no answers given: pass --answers FILE, --set ID=VALUE or --defaults")
     ruleset = advice.load_ruleset(rules)
-    return advice.advise(ruleset, advice.resolve_answers(ruleset.questions, answers, sets))
+    return advice.advise_given(ruleset, answers, sets)
 
 
 def _check_date(date: str | None) -> None:
@@ -308,9 +304,10 @@ def new(
     accept: bool = AcceptOpt,
 ) -> int:
     """Create the starter project for the verdict, with its decision record."""
-    from advisor import report, scaffold
+    from advisor import scaffold
+    from advisor.render import view
 
-    report.source_date_epoch()  # the decision record's date: a bad SOURCE_DATE_EPOCH stops us before any file
+    view.source_date_epoch()  # the decision record's date: a bad SOURCE_DATE_EPOCH stops us before any file
     result = _advice_from_options(answers, set_, defaults, rules)
     chosen = stack.value if stack else result.verdict.recommendation
     if chosen == "neither":
@@ -388,8 +385,8 @@ def _wizard_session(
     ruleset: Any, asker: Any, given: dict[str, Any], review_all: bool, keeper: Any, accept: bool
 ) -> list[str]:
     """The wizard from the answers file's name to the offers; returns the closing lines."""
-    from advisor import textout
     from advisor import wizard as wiz
+    from advisor.render import text as textout
 
     keeper.path = wiz.choose_answers_path(asker, keeper.path)
     asker.tell(f"Your answers are saved as you go in {keeper.path}.")

@@ -1,4 +1,4 @@
-"""The shipped question bank and rules, validated once and kept beside them as a pickle.
+"""The shipped question bank, rules and guide, validated once and kept beside them as pickles.
 
 Parsing and validating the shipped YAML is most of what `advisor recommend` does on its own
 before it answers, so the validated set is written at build time (the wheel's build hook,
@@ -10,7 +10,8 @@ files passed with `--rules` always go through the YAML loader.
 The pickle is read only from the advisor's own installation, never from a path a user
 names: it is as trusted as the code beside it.
 
-    python -m advisor.precompiled [OUT]     write it (default: where the advisor looks for it)
+    python -m advisor.precompiled [OUT]     write it, and guide.pickle beside it
+                                            (default: where the advisor looks for them)
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ import os
 import sys
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from advisor import __version__, questions, resources, rules
+
+if TYPE_CHECKING:
+    from advisor.guide import Guide
 
 try:  # CPython's unpickler alone: importing the pickle module around it cost 2 ms of start-up
     from _pickle import loads
@@ -30,8 +35,9 @@ except ImportError:  # pragma: no cover - other Python implementations
 
 FORMAT = 1
 FILE_NAME = "ruleset.pickle"
+GUIDE_FILE_NAME = "guide.pickle"
 # The modules whose code decides what loading the YAML produces.
-LOADER_MODULES = ("rules", "questions", "conditions", "validation", "schema", "yamlsrc", "precompiled")
+LOADER_MODULES = ("rules", "questions", "conditions", "validation", "schema", "yamlsrc", "precompiled", "guide")
 
 
 def sources() -> list[Path]:
@@ -58,19 +64,38 @@ def key(files: list[Path]) -> str:
     return f"{FORMAT} {__version__} {sys.version_info[0]}.{sys.version_info[1]} {crc:08x}{adler:08x}"
 
 
-def load_shipped() -> rules.RuleSet | None:
-    """The compiled shipped rule set, or None when there is none or it no longer matches."""
+def _read(name: str) -> Any:
+    """The object compiled into `name`, or None when it is missing or no longer matches."""
     try:
-        stored_key, _, payload = resources.compiled_path(FILE_NAME).read_bytes().partition(b"\n")
+        stored_key, _, payload = resources.compiled_path(name).read_bytes().partition(b"\n")
         if stored_key.decode("ascii") != key(sources()):
             return None
-        ruleset = loads(payload)
+        return loads(payload)
     except Exception:  # missing, unreadable or from another build: the YAML is the truth
         return None
+
+
+def load_shipped() -> rules.RuleSet | None:
+    """The compiled shipped rule set, or None when there is none or it no longer matches."""
+    ruleset = _read(FILE_NAME)
     if not isinstance(ruleset, rules.RuleSet):
         return None
     _place(ruleset, str(resources.rules_dir()))
     return ruleset
+
+
+def load_shipped_guide() -> Guide | None:
+    """The compiled shipped guide, or None when there is none or it no longer matches."""
+    from advisor.guide import Guide
+
+    guide = _read(GUIDE_FILE_NAME)
+    return guide if isinstance(guide, Guide) else None
+
+
+def _stored(value: object) -> bytes:
+    import pickle
+
+    return key(sources()).encode("ascii") + b"\n" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def compile_shipped() -> bytes:
@@ -80,9 +105,15 @@ def compile_shipped() -> bytes:
     portable = dataclasses.replace(
         ruleset, rules=tuple(dataclasses.replace(rule, path=Path(rule.path).name) for rule in ruleset.rules)
     )
-    import pickle
+    return _stored(portable)
 
-    return key(sources()).encode("ascii") + b"\n" + pickle.dumps(portable, protocol=pickle.HIGHEST_PROTOCOL)
+
+def compile_guide() -> bytes:
+    """Validate the shipped guide and return its file to store (key line, then the pickle)."""
+    from advisor import guide
+
+    rules_dir = resources.rules_dir()
+    return _stored(guide.load(rules_dir / guide.FILE_NAME, questions.load(rules_dir / "questions.yaml")))
 
 
 def _place(ruleset: rules.RuleSet, rules_dir: str) -> None:
@@ -95,12 +126,17 @@ def _place(ruleset: rules.RuleSet, rules_dir: str) -> None:
         rule.path = os.path.join(rules_dir, rule.path)
 
 
-def main(argv: list[str]) -> int:
-    out = Path(argv[0]) if argv else resources.compiled_path(FILE_NAME)
+def _write(out: Path, data: bytes) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(out.name + ".tmp")
-    temporary.write_bytes(compile_shipped())
+    temporary.write_bytes(data)
     temporary.replace(out)
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0]) if argv else resources.compiled_path(FILE_NAME)
+    _write(out, compile_shipped())
+    _write(out.with_name(GUIDE_FILE_NAME), compile_guide())
     return 0
 
 

@@ -1,7 +1,8 @@
 """`advisor rules lint`: validate rule files, then run their cases and the scenarios.
 
 Like `semgrep --validate` then `--test`: schema problems first; then every case's
-must-fire / must-not-fire expectations; then rules that no case fires; then scenarios.
+must-fire / must-not-fire expectations; then rules that no case fires; then scenarios;
+then the guide (rules/guide.yaml), which the reports draw on.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor import answers as answers_mod
-from advisor import engine, resources, rules, schema
+from advisor import engine, guide, resources, rules, schema
 from advisor.errors import DataError, Problem
 from advisor.questions import QuestionBank
 from advisor.validation import Checker
@@ -53,6 +54,8 @@ def lint(bank: QuestionBank, paths: list[Path]) -> LintReport:
     problems: list[Problem] = []
     case_count = sum(_check_topic(file, ruleset, problems) for file in targets)
     scenario_count = sum(_check_scenarios(path, ruleset, problems) for path in _scenario_files(paths))
+    for path in _data_files(paths, "guide"):
+        _check_guide(path, bank, problems)
     if problems:
         raise DataError(problems)
     linted = sum(1 for rule in ruleset.rules if Path(rule.path).resolve() in chosen)
@@ -61,8 +64,20 @@ def lint(bank: QuestionBank, paths: list[Path]) -> LintReport:
 
 def _scenario_files(paths: list[Path]) -> list[Path]:
     """The scenarios files (by their top-level key) of the directories linted, or of the shipped rules."""
+    return _data_files(paths, "scenarios")
+
+
+def _data_files(paths: list[Path], kind: str) -> list[Path]:
+    """The files of `kind` (by their top-level key) of the directories linted, or of the shipped rules."""
     dirs = [path for path in paths if path.is_dir()] if paths else [resources.rules_dir()]
-    return [file for directory in dirs for file in rules.files_of_kind(directory, "scenarios")]
+    return [file for directory in dirs for file in rules.files_of_kind(directory, kind)]
+
+
+def _check_guide(path: Path, bank: QuestionBank, problems: list[Problem]) -> None:
+    try:
+        guide.load(path, bank)
+    except DataError as exc:
+        problems.extend(exc.problems)
 
 
 def _check_topic(rule_file: Path, ruleset: rules.RuleSet, problems: list[Problem]) -> int:

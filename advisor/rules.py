@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from advisor import answers as answers_mod
 from advisor import conditions
@@ -22,6 +22,9 @@ from advisor.questions import QuestionBank
 from advisor.records import Record
 from advisor.validation import Checker, suggest
 from advisor.yamlsrc import Doc, load_file
+
+if TYPE_CHECKING:
+    from advisor.guide import Guide
 
 OPTIONS = ("celery", "crossbar", "hybrid", "neither")
 OPTION_NAMES = {
@@ -96,6 +99,17 @@ class RuleSet(Record):
             for question_id in {test.question.id for test in conditions.tests_in(rule.when)}:
                 found.setdefault(question_id, []).append(index)
         return {question_id: tuple(indexes) for question_id, indexes in found.items()}
+
+    @property
+    def guide(self) -> Guide:
+        """The shipped guide (costs, staged paths, terms) for the reports that show it.
+
+        Loaded on first use (advisor.guide.load_guide caches it): the JSON output never asks.
+        It is the shipped one whatever `--rules` added, since rule files carry no guide.
+        """
+        from advisor.guide import load_guide
+
+        return load_guide()
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickled (advisor.precompiled) without what is derived on first use.

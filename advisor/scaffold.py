@@ -160,7 +160,8 @@ def render(plan_: Plan, advice: Advice, into: Path) -> Path:
     """Render the whole project under `into`; return the project directory."""
     from cookiecutter.generate import generate_files
 
-    from advisor.report import DecisionRecord, render_adr
+    from advisor.render import DecisionRecord
+    from advisor.render import render as render_report
 
     # The low-level API: no prompts (whose rendering evaluates answers as Jinja), no user
     # config, and no replay file under $HOME.
@@ -173,7 +174,7 @@ def render(plan_: Plan, advice: Advice, into: Path) -> Path:
         )
     )
     record = DecisionRecord(plan_.slug, plan_.accepted)
-    _write(project / adr_path(plan_.stack), render_adr(advice, plan_.stack, record))
+    _write(project / adr_path(plan_.stack), render_report(advice, "adr", record=record, chosen=plan_.stack))
     _write(project / ".advisor-answers.yml", answers_mod.dump(advice.answers))
     decision = {
         "schema": "advisor.decision/1",

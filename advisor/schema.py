@@ -317,6 +317,20 @@ class Items(Type):
         return {**schema, "minItems": 1} if self.non_empty else schema
 
 
+class Block(Type):
+    """One mapping of a Shape; the loader checks it with `check_item`."""
+
+    def __init__(self, shape: Shape) -> None:
+        self.shape = shape
+
+    def describe(self) -> str:
+        keys = ", ".join(f"`{field.name}`" for field in self.shape.fields)
+        return f"a mapping with {keys}"
+
+    def json(self) -> dict[str, Any]:
+        return {"$ref": f"#/$defs/{self.shape.name}"}
+
+
 ANSWER_VALUE: dict[str, Any] = {"type": ["string", "integer", "boolean"]}
 
 
@@ -527,6 +541,79 @@ SERVICE = Shape(
 )
 
 
+PART = Shape(
+    "part",
+    "a part",
+    "parts",
+    "One service or process an option needs, for every answer or only for some.",
+    (
+        required("text", Text(200), 'what to run, in plain words, as the answers make it ("the Redis you run")'),
+        optional("when", Condition(), "needed only when this holds (default: always)"),
+        optional(
+            "general",
+            Text(200),
+            'how a list that knows no answers says it ("exactly one beat, if you schedule work"); '
+            "a part with `when` and no `general` is left out of that list",
+        ),
+    ),
+)
+
+COST = Shape(
+    "cost",
+    "a cost",
+    "costs",
+    "What one outcome asks of the team to run it.",
+    (
+        required("option", OneOf(rules.OPTIONS, "option"), "the outcome; each has exactly one cost"),
+        required("services", Items(PART, non_empty=False), "the stateful services to run"),
+        required("processes", Items(PART, non_empty=False), "the processes beside the web application"),
+        required("deploy", Text(400), "one plain sentence: what deploying it asks"),
+        required("secure", Text(400), "one plain sentence: what securing it asks"),
+        required("monitor", Text(400), "one plain sentence: what monitoring it asks"),
+        required("upgrade", Text(400), "one plain sentence: what upgrading it asks"),
+        required("sources", ListOf(Source()), "where the sentences are backed: docs, a spec, an issue"),
+    ),
+)
+
+STAGE = Shape(
+    "stage",
+    "a stage",
+    "stages",
+    "One step of an outcome's staged path; an outcome's stages that apply are shown in file order.",
+    (
+        required("outcome", OneOf(rules.OPTIONS, "option"), "the verdict whose path this stage is on"),
+        optional("when", Condition(), "the stage applies only when this holds (default: always)"),
+        required("title", Text(100), "what to do, as a short imperative"),
+        required("text", Text(600), "when and why, in plain words; name the question whose answer would change it"),
+        required("sources", ListOf(Source()), "where the reason is written"),
+    ),
+)
+
+TERM = Shape(
+    "term",
+    "a term",
+    "terms",
+    "A word the reports explain at its first use.",
+    (
+        required("term", Text(60), "as it appears in rule and report text; unique, case-insensitive"),
+        required("meaning", Text(160), "a short plain explanation that fits in parentheses"),
+        required("source", Source(), "where the meaning is written"),
+    ),
+)
+
+GUIDE = Shape(
+    "guide",
+    "the guide",
+    "guides",
+    "What each outcome costs to run, its staged path, and the terms the reports explain.",
+    (
+        required("costs", Items(COST), "one per outcome"),
+        required("stages", Items(STAGE), "every outcome's staged path"),
+        required("terms", Items(TERM), "the terms, in any order (the reports use the longest match first)"),
+    ),
+)
+
+
 def _file(name: str, meaning: str, body: str, body_type: Type, body_meaning: str) -> Shape:
     version = required("version", Version(), "the format's version")
     what = FILE_KINDS[body]
@@ -576,9 +663,16 @@ FILES = (
         Items(SERVICE),
         "the services",
     ),
+    _file(
+        "guide_file",
+        "Operating costs, staged paths and explained terms for the reports: rules/guide.yaml, shipped only.",
+        "guide",
+        Block(GUIDE),
+        "the guide",
+    ),
 )
-RULE_FILE, QUESTION_FILE, CASES_FILE, SCENARIOS_FILE, ANSWERS_FILE, BATCH_FILE = FILES
-ITEMS = (RULE, CHOICE, QUESTION, CASE, SCENARIO, SERVICE)
+RULE_FILE, QUESTION_FILE, CASES_FILE, SCENARIOS_FILE, ANSWERS_FILE, BATCH_FILE, GUIDE_FILE = FILES
+ITEMS = (RULE, CHOICE, QUESTION, CASE, SCENARIO, SERVICE, GUIDE, COST, PART, STAGE, TERM)
 
 
 def body_key(file: Shape) -> str:

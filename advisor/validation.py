@@ -135,6 +135,7 @@ FILE_KINDS = {
     "scenarios": "the scenarios file",
     "answers": "the answers file",
     "services": "the batch file",
+    "guide": "the guide file",
 }
 
 

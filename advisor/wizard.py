@@ -325,8 +325,7 @@ def offer_report(asker: Asker, result: Any, accept: bool = False, answers_file: 
 
     from advisor.errors import AdvisorError
     from advisor.files import write_atomically
-    from advisor.output import render
-    from advisor.report import DecisionRecord
+    from advisor.render import DecisionRecord, render
 
     fmt = asker.select("Write the report to a file?", REPORT_CHOICES, "markdown")
     if fmt == "no":

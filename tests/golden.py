@@ -41,13 +41,11 @@ def regenerate_reports(out: Path) -> None:
     """Every report format for every example's answers, under `out`."""
     sys.path.insert(0, str(ROOT))
     from advisor import advice
-    from advisor.output import render
-    from advisor.report import DecisionRecord
+    from advisor.render import DecisionRecord, render
 
     ruleset = advice.load_ruleset()
     for name in EXPECTED:
-        answers = advice.resolve_answers(ruleset.questions, EXAMPLES / "answers" / f"{name}.yml", [])
-        result = advice.advise(ruleset, answers)
+        result = advice.advise_given(ruleset, EXAMPLES / "answers" / f"{name}.yml", [])
         for fmt, suffix in REPORT_FILES.items():
             # The example's name is the project its decision record is about (recommend --project).
             text = render(result, fmt, DATE, record=DecisionRecord(project=name))

@@ -204,6 +204,7 @@ def test_a_caveat_without_a_severity_is_important() -> None:
         ("{version: 1, questions: []}\n", "questions"),
         ('"answers": {}\nversion: 1\n', "answers"),
         ("version: 1\nservices: []\n", "services"),
+        ("version: 1\nguide:\n  costs: []\n", "guide"),
         ("version: 1\nhello: []\n", None),
         ("not: [valid", None),
     ],

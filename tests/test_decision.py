@@ -181,15 +181,15 @@ def test_a_tie_is_reported_as_a_tie(run: Run) -> None:
     text = " ".join(
         run("recommend", "--defaults", *[f"--set={k}={str(v).lower()}" for k, v in TIE.items()]).out.split()
     )
-    assert "A tie: Celery and Hybrid (Celery + Crossbar.io) both score" in text
-    assert "it goes to the simpler stack, Celery" in text
+    assert "Confidence low: Celery and Hybrid (Celery + Crossbar.io) tie at" in text
+    assert "the tie goes to the simpler stack, Celery" in text
     assert "This verdict is fragile" in text
 
 
 def test_when_no_option_meets_every_requirement_the_report_says_so_first(run: Run) -> None:
     result = run("recommend", "--defaults", "--set", "windows=true", "--set", "durable_work=true")
     assert result.code == 0
-    assert result.out.splitlines()[1].startswith("No option meets every requirement: Celery is the closest")
+    assert result.out.splitlines()[1].startswith("Confidence low: no option meets every requirement, and Celery is")
     data = json_verdict(run, "windows=true", "durable_work=true")
     assert data["confidence"] == "low"
     assert not any(option["eligible"] for option in data["options"].values())

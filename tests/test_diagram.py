@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 from conftest import Result
 
-from advisor import advice, diagram, report, textout
+from advisor import advice, diagram
+from advisor.render import render
 
 RULESET = advice.load_ruleset()
 EVERYTHING = {
@@ -27,7 +28,7 @@ def result_for(answers: dict[str, str]) -> advice.Advice:
 
 def mermaid_block(answers: dict[str, str], outcome: str) -> str:
     """The Mermaid source in the Markdown report drawn for `outcome`."""
-    markdown = report.render(result_for(answers), "markdown", chosen=outcome, date="2026-01-01")
+    markdown = render(result_for(answers), "markdown", "2026-01-01", chosen=outcome)
     found = re.search(r"```mermaid\n(.*?)\n```", markdown, re.DOTALL)
     assert found, "the Markdown report has no Mermaid diagram"
     return found.group(1)
@@ -93,11 +94,11 @@ def test_every_edge_joins_declared_nodes() -> None:
 def test_html_and_text_reports_draw_the_same_system() -> None:
     result = result_for({"existing_broker": "sqs", "durable_work": "true", "retries": "true"})
     assert result.verdict.recommendation == "celery"
-    html = report.render(result, "html", date="2026-01-01")
+    html = render(result, "html", "2026-01-01")
     svg = html[html.index('class="arch"') : html.index("</svg>", html.index('class="arch"'))]
     assert ">Broker: Amazon SQS<" in svg and ">Your web application<" in svg
     assert "Browsers" not in svg and "beat" not in svg
-    architecture = textout.render(result).split("Architecture:")[1].split("Per-option")[0]
+    architecture = render(result, "text").split("Architecture:")[1].split("Answers:")[0]
     assert "Your web application --task.delay()--> Broker: Amazon SQS" in architecture
     assert "Browsers" not in architecture and "beat" not in architecture
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import Result
 
-from advisor import report
+from advisor import render as reports
 
 Run = Callable[..., Result]
 HYBRID = ("--set", "browser_clients=rpc", "--set", "durable_work=true", "--set", "scheduling=critical")
@@ -195,10 +195,10 @@ def test_bad_project_names_are_refused_before_anything_is_rendered(run: Run, in_
 
 
 def test_a_failure_mid_render_leaves_nothing(run: Run, in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*args: object) -> str:
+    def broken(*args: object, **kwargs: object) -> str:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(report, "render_adr", broken)
+    monkeypatch.setattr(reports, "render", broken)
     result = run("new", "board", "--defaults", *CELERY)
     assert result.code == 1
     assert list(in_tmp.iterdir()) == []
@@ -207,10 +207,10 @@ def test_a_failure_mid_render_leaves_nothing(run: Run, in_tmp: Path, monkeypatch
 def test_ctrl_c_mid_render_exits_130_and_leaves_nothing(
     run: Run, in_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def interrupted(*args: object) -> str:
+    def interrupted(*args: object, **kwargs: object) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report, "render_adr", interrupted)
+    monkeypatch.setattr(reports, "render", interrupted)
     assert run("new", "board", "--defaults", *CELERY).code == 130
     assert list(in_tmp.iterdir()) == []
 
@@ -218,11 +218,11 @@ def test_ctrl_c_mid_render_exits_130_and_leaves_nothing(
 def test_sigterm_mid_render_exits_143_and_leaves_nothing(
     run: Run, in_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def terminated(*args: object) -> str:
+    def terminated(*args: object, **kwargs: object) -> str:
         os.kill(os.getpid(), signal.SIGTERM)
         return ""
 
-    monkeypatch.setattr(report, "render_adr", terminated)
+    monkeypatch.setattr(reports, "render", terminated)
     assert run("new", "board", "--defaults", *CELERY).code == 143
     assert list(in_tmp.iterdir()) == []
 

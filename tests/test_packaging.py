@@ -15,17 +15,21 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("cookiecutter", "celery", "autobahn", "jinja2")
 
 
-def test_recommend_json_imports_no_heavy_library() -> None:
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_recommend_json_and_text_import_no_heavy_library(fmt: str) -> None:
     probe = (
         "import sys\n"
         "from advisor.cli import main\n"
-        "code = main(['recommend', '--defaults', '--format', 'json'])\n"
+        f"code = main(['recommend', '--defaults', '--format', {fmt!r}])\n"
         f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
         "sys.stderr.write(repr((code, heavy)))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.stderr.strip().splitlines()[-1] == "(0, [])"
-    assert json.loads(done.stdout)["schema"] == "advisor.recommendation/2"
+    if fmt == "json":
+        assert json.loads(done.stdout)["schema"] == "advisor.recommendation/2"
+    else:
+        assert done.stdout.startswith("Verdict: Neither yet\n")
 
 
 def test_python_dash_m_runs_the_cli() -> None:
@@ -75,7 +79,10 @@ def test_built_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     assert "site-packages/advisor/_data/rules/" in shown
     lint = subprocess.run([advisor, "rules", "lint"], capture_output=True, text=True, cwd=outside, env=env, check=False)
     assert lint.returncode == 0, lint.stderr
-    # The wheel carries the rules validated at build time, and the installed advisor uses them.
-    probe = "from advisor import precompiled; print(precompiled.load_shipped() is not None)"
+    # The wheel carries the rules and the guide validated at build time, and the installed advisor uses them.
+    probe = (
+        "from advisor import precompiled\n"
+        "print(precompiled.load_shipped() is not None, precompiled.load_shipped_guide() is not None)"
+    )
     used = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, cwd=outside, env=env, check=True)
-    assert used.stdout == "True\n"
+    assert used.stdout == "True True\n"

@@ -15,7 +15,8 @@ import pytest
 import yaml
 from conftest import Result
 
-from advisor import report, scaffold, wizard
+from advisor import render as reports
+from advisor import scaffold, wizard
 
 Run = Callable[..., Result]
 # Answers whose verdict has a starter (the defaults say "neither yet": nothing to scaffold).
@@ -132,11 +133,11 @@ def test_c2_end_of_input_in_the_wizard_exits_2(run: Run, monkeypatch: pytest.Mon
 def test_c6_sighup_mid_generation_exits_129_and_leaves_nothing(
     run: Run, in_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def hang_up(*args: object) -> str:
+    def hang_up(*args: object, **kwargs: object) -> str:
         os.kill(os.getpid(), signal.SIGHUP)
         return ""
 
-    monkeypatch.setattr(report, "render_adr", hang_up)
+    monkeypatch.setattr(reports, "render", hang_up)
     assert run("new", "board", "--defaults", *CELERY).code == 129
     assert listing(in_tmp) == []
 

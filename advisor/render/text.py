@@ -1,0 +1,217 @@
+"""The plain-text report for an 80-column terminal, laid out from the view model.
+
+Kept free of Jinja so that `advisor recommend` starts fast. Colour (bold headings, a
+green verdict) only when the caller says the terminal wants it: never under NO_COLOR,
+TERM=dumb or a pipe. Control characters in data are shown escaped, never sent to the
+terminal.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import TYPE_CHECKING, Any
+
+from advisor.render.view import Caveat, Detail, View
+
+if TYPE_CHECKING:
+    from advisor.advice import Advice
+
+WIDTH = 80
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+Section = tuple[str, list[str]]
+
+
+class Style:
+    """ANSI styling that collapses to plain text when colour is off."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def heading(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def verdict(self, text: str) -> str:
+        return self._wrap("1;32", text)
+
+
+def clean(text: Any) -> str:
+    """Data as the terminal should show it: control characters escaped, never interpreted."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
+def _wrap(text: str, indent: str, later: str | None = None) -> list[str]:
+    words = " ".join(clean(text).split())
+    wrapped = textwrap.wrap(
+        words, WIDTH, initial_indent=indent, subsequent_indent=later or indent, break_on_hyphens=False
+    )
+    return wrapped or [indent]
+
+
+def _item(text: str, mark: str = "-") -> list[str]:
+    """A wrapped list item: `  - text`, its later lines under the text."""
+    return _wrap(f"{mark} {text}", "  ", " " * (3 + len(mark)))
+
+
+def render(view: View, color: bool = False) -> str:
+    """The whole report: the screen that decides, what follows from it, then the details."""
+    sections = [*first_screen(view), _flips(view), _costs(view), _stages(view), _steps(view)]
+    sections += [_why(view.why), _needs(view.needs), _notes(view.notes), _points(view), _consequences(view)]
+    sections += [_architecture(view), _answers(view)]
+    return _join(view, sections, Style(color))
+
+
+def summary(advice: Advice, color: bool = False) -> str:
+    """The screen that decides and the flips: what the wizard shows at its end."""
+    from advisor.render import view as view_mod
+
+    view = view_mod.build(advice, dated=False)
+    return _join(view, [*first_screen(view), _flips(view)], Style(color))
+
+
+def _join(view: View, sections: list[Section], style: Style) -> str:
+    lines = [style.verdict(f"Verdict: {view.verdict_name}"), *_wrap(view.standing, ""), ""]
+    for title, body in sections:
+        if body:
+            lines += [style.heading(title), *body, ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def first_screen(view: View) -> list[Section]:
+    return [_fit(view), _reasons(view), _caveats(view.caveats, bool(view.notes))]
+
+
+def _fit(view: View) -> Section:
+    lines = [line for need in view.requirements for line in _item(f"{need.label}: {need.title} ({need.rule})")]
+    labels = "".join(f" {need.label:>5}" for need in view.requirements)
+    lines.append(f"  {'option':<30} {'eligible':<8} {'score':>5}{labels}")
+    for row in view.fit:
+        marks = "".join(f" {'meets' if met else 'fails':>5}" for met in row.meets)
+        lines.append(f"  {row.name:<30} {'yes' if row.eligible else 'no':<8} {row.score:>5}{marks}")
+    return "Fit against your requirements:", lines + _wrap(view.fit_note, "  ")
+
+
+def _reasons(view: View) -> Section:
+    lines = _wrap(view.reasons_note, "  ") if view.reasons_note else []
+    for number, reason in enumerate(view.reasons, start=1):
+        lines += _item(f"{reason.text} ({reason.rule})", f"{number}.")
+    return "Decisive reasons:", lines
+
+
+def _caveats(caveats: tuple[Caveat, ...], notes: bool) -> Section:
+    if not caveats:
+        rest = " (the notes are in the details)" if notes else ""
+        return "Blocking and important caveats:", [f"  None applies to this verdict{rest}."]
+    lines = []
+    for caveat in caveats:
+        lines += _item(f"[{caveat.severity}] {caveat.title}. {caveat.because} ({caveat.rule})", "!")
+        lines += _sources(caveat.sources[:1])
+    return "Blocking and important caveats:", lines
+
+
+def _sources(sources: tuple[str, ...]) -> list[str]:
+    # A URL cannot be wrapped, so each gets a line of its own.
+    return [f"    {clean(source)}" for source in sources]
+
+
+def _flips(view: View) -> Section:
+    if not view.flips:
+        return "What would change it:", ["  No single answer changes this verdict."]
+    lines = _wrap(view.fragile, "  ") if view.fragile else []
+    for flip in view.flips:
+        change = f"{flip.question}: {clean(flip.answer)} (now {clean(flip.now)}) -> {flip.name}{flip.still_fails}"
+        lines += _item(f"{change}. ({flip.prompt})")
+    if view.more_flips > 0:
+        lines.append(f"  ... and {view.more_flips} more (all of them: --format json)")
+    return "What would change it:", lines
+
+
+def _costs(view: View) -> Section:
+    lines = []
+    for cost in view.costs:
+        lines.append(f"  {cost.name}")
+        for label, text in (
+            ("services", cost.services),
+            ("processes", cost.processes),
+            ("deploy", cost.deploy),
+            ("secure", cost.secure),
+            ("monitor", cost.monitor),
+            ("upgrade", cost.upgrade),
+        ):
+            lines += _wrap(f"{label}: {text}", "    ", "      ")
+    return "Operating cost per option:", lines
+
+
+def _stages(view: View) -> Section:
+    lines = []
+    for number, stage in enumerate(view.stages, start=1):
+        lines += _item(f"{stage.title}. {stage.text}", f"{number}.")
+        lines += _sources(stage.sources)
+    return "A staged path:", lines
+
+
+def _steps(view: View) -> Section:
+    lines = []
+    for number, step in enumerate(view.steps, start=1):
+        lines += _item(step.text, f"{number}.")
+        lines += _sources(step.sources)
+        lines += [f"       {clean(command)}" for command in step.commands]
+    return "Next steps:", lines
+
+
+def _details(details: tuple[Detail, ...]) -> list[str]:
+    lines = []
+    for detail in details:
+        lines += _item(f"{detail.title} [{detail.effect}] ({detail.rule})")
+        lines += _wrap(detail.because, "    ")
+        lines += _sources(detail.sources)
+    return lines
+
+
+def _why(why: tuple[Detail, ...]) -> Section:
+    body = _details(why) or ["  No rule moved a score: every answer is at its default or neutral."]
+    return "Details: every rule that moved the scores:", body
+
+
+def _needs(needs: tuple[Detail, ...]) -> Section:
+    return "The requirements behind the fit table:", _details(needs)
+
+
+def _notes(notes: tuple[Caveat, ...]) -> Section:
+    lines = []
+    for note in notes:
+        lines += _item(f"{note.title}. {note.because} ({note.rule})")
+        lines += _sources(note.sources[:1])
+    return "Notes:", lines
+
+
+def _points(view: View) -> Section:
+    if not view.points:
+        return "Points per option:", ["  No rule moved a score."]
+    lines = [f"  {'rule':<40}" + "".join(f" {option:>8}" for option in view.options)]
+    for row in view.points:
+        cells = "".join(f" {points:>+8d}" if points else f" {'.':>8}" for points in row.points)
+        lines.append(f"  {clean(row.rule):<40}{cells}")
+    lines.append(f"  {'total':<40}" + "".join(f" {total:>8d}" for total in view.totals))
+    return "Points per option:", lines
+
+
+def _consequences(view: View) -> Section:
+    lines = [line for title in view.good for line in _item(title, "+")]
+    lines += [line for title in view.bad for line in _item(title, "-")]
+    return f"Consequences of choosing {view.chosen_name}:", lines or ["  None recorded by the rules."]
+
+
+def _architecture(view: View) -> Section:
+    return "Architecture:", [line for row in view.diagram_lines for line in _wrap(row, "  ", "    ")]
+
+
+def _answers(view: View) -> Section:
+    lines = []
+    for answer in view.answers:
+        mark = "answered" if answer.given else "default"
+        lines += _wrap(f"{answer.question} = {clean(answer.value)} ({mark}): {answer.prompt}", "  ", "      ")
+    return "Answers:", lines
