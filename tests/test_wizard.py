@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -28,11 +29,13 @@ class Script:
         reviews: list[str] | None = None,
         picks: list[str] | None = None,
         texts: list[str] | None = None,
+        ticks: list[list[str]] | None = None,
     ) -> None:
         self.replies: Iterator[Any] = iter(replies)
         self.reviews = iter(reviews or [wizard.DONE])
         self.picks = iter(picks or [])
         self.texts = iter(texts or [])
+        self.ticks = iter(ticks or [])
         self.asked: list[tuple[str, int, int]] = []
         self.told: list[str] = []
         self.errors: list[str | None] = []
@@ -53,6 +56,9 @@ class Script:
 
     def text(self, message: str, default: str) -> str:
         return next(self.texts, default)
+
+    def choose_many(self, message: str, options: list[tuple[str, str]], chosen: list[str]) -> list[str]:
+        return next(self.ticks, chosen)
 
 
 def test_the_four_questions_that_matter_come_first() -> None:
@@ -81,7 +87,9 @@ def test_back_returns_to_the_previous_question() -> None:
 def test_help_is_shown_on_demand_and_the_question_asked_again() -> None:
     script = Script([wizard.HELP, "realtime"])
     answers = wizard.ask_questions(BANK, script, {}, review_all=False)
-    assert script.told[0] == BANK.questions["latency"].help
+    latency = BANK.questions["latency"]
+    # What the question means, then why it matters to the choice (issue 13).
+    assert script.told[0] == f"{latency.help}\nWhy it matters: {latency.matters}"
     assert script.asked[:2] == [("latency", 1, script.asked[0][2]), ("latency", 1, script.asked[0][2])]
     assert answers["latency"] == "realtime"
 
@@ -131,13 +139,54 @@ def test_offers_write_the_report_and_the_starter(tmp_path: Path, monkeypatch: py
     (tmp_path / "advisor-report.md").write_text("mine", encoding="utf-8")
     ruleset = advice.load_ruleset()
     result = advice.advise(ruleset, {**BANK.defaults(), "durable_work": True})
-    script = Script([], picks=["markdown", "yes"], texts=["advisor-report.md", "other.md", "board"])
-    assert wizard.offer_report(script, result) == "other.md"
+    script = Script([], picks=["other", "yes"], texts=["other.md", "board"], ticks=[["markdown"]])
+    assert wizard.offer_reports(script, result) == ["other.md"]
     assert (tmp_path / "advisor-report.md").read_text(encoding="utf-8") == "mine"
-    assert "file exists" in script.told[0]
     assert (tmp_path / "other.md").read_text(encoding="utf-8").startswith("# Distribution decision")
     assert wizard.offer_starter(script, result) == "board"
     assert (tmp_path / "board" / ".advisor-answers.yml").is_file()
+
+
+def test_several_report_formats_are_written_at_once_each_to_its_own_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = advice.advise(advice.load_ruleset(), {**BANK.defaults(), "durable_work": True})
+    script = Script([], ticks=[["markdown", "json", "adr"]])
+    assert wizard.offer_reports(script, result) == ["advisor-report.md", "advisor-report.json", "adr-0001-distribution.md"]
+    assert json.loads((tmp_path / "advisor-report.json").read_text(encoding="utf-8"))["recommendation"] == "celery"
+    assert (tmp_path / "advisor-report.md").read_text(encoding="utf-8").startswith("# Distribution decision")
+    assert "\nstatus: proposed\n" in (tmp_path / "adr-0001-distribution.md").read_text(encoding="utf-8")
+    assert wizard.offer_reports(Script([], ticks=[[]]), result) == []
+
+
+def test_an_existing_report_file_is_overwritten_only_when_the_user_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = advice.advise(advice.load_ruleset(), {**BANK.defaults(), "durable_work": True})
+    (tmp_path / "advisor-report.txt").write_text("old", encoding="utf-8")
+    assert wizard.offer_reports(Script([], picks=["overwrite"], ticks=[["text"]]), result) == ["advisor-report.txt"]
+    assert (tmp_path / "advisor-report.txt").read_text(encoding="utf-8") != "old"
+
+
+def test_a_report_file_that_is_a_link_is_never_offered_for_overwriting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = advice.advise(advice.load_ruleset(), BANK.defaults())
+    (tmp_path / "elsewhere.txt").write_text("kept", encoding="utf-8")
+    (tmp_path / "advisor-report.txt").symlink_to(tmp_path / "elsewhere.txt")
+    offered: list[list[str]] = []
+
+    class Recording(Script):
+        def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
+            offered.append([value for value, _ in options])
+            return "overwrite" if "overwrite" in offered[-1] else "other"
+
+    written = wizard.offer_reports(Recording([], texts=["mine.txt"], ticks=[["text"]]), result)
+    assert (written, offered) == (["mine.txt"], [["other"]])
+    assert (tmp_path / "elsewhere.txt").read_text(encoding="utf-8") == "kept"
 
 
 def test_a_neither_verdict_offers_no_starter_and_says_how_to_get_one(tmp_path: Path) -> None:
@@ -153,22 +202,21 @@ def test_the_wizards_decision_record_is_proposed_unless_accepted(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     result = advice.advise(advice.load_ruleset(), BANK.defaults())
-    script = Script([], picks=["adr", "adr"], texts=["proposed.md", "accepted.md"])
-    wizard.offer_report(script, result)
-    wizard.offer_report(script, result, accept=True)
+    wizard.offer_reports(Script([], ticks=[["adr"]]), result)
+    (tmp_path / "adr-0001-distribution.md").rename(tmp_path / "proposed.md")
+    wizard.offer_reports(Script([], ticks=[["adr"]]), result, accept=True)
     assert "\nstatus: proposed\n" in (tmp_path / "proposed.md").read_text(encoding="utf-8")
-    assert "\nstatus: accepted\n" in (tmp_path / "accepted.md").read_text(encoding="utf-8")
+    assert "\nstatus: accepted\n" in (tmp_path / "adr-0001-distribution.md").read_text(encoding="utf-8")
 
 
 def test_the_wizards_reports_name_the_answers_file_it_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = advice.advise(advice.load_ruleset(), {**BANK.defaults(), "durable_work": True})
-    script = Script([], picks=["adr", "markdown", "text"], texts=["adr.md", "report.md", "report.txt"])
-    for _ in range(3):
-        wizard.offer_report(script, result, answers_file="mine.yml")
-    assert "--answers mine.yml --format markdown" in (tmp_path / "adr.md").read_text(encoding="utf-8")
-    assert "advisor new my-service --answers mine.yml" in (tmp_path / "report.md").read_text(encoding="utf-8")
-    assert "advisor new my-service --answers mine.yml" in (tmp_path / "report.txt").read_text(encoding="utf-8")
+    wizard.offer_reports(Script([], ticks=[["adr", "markdown", "text"]]), result, answers_file="mine.yml")
+    adr = (tmp_path / "adr-0001-distribution.md").read_text(encoding="utf-8")
+    assert "--answers mine.yml --format markdown" in adr
+    assert "advisor new my-service --answers mine.yml" in (tmp_path / "advisor-report.md").read_text(encoding="utf-8")
+    assert "advisor new my-service --answers mine.yml" in (tmp_path / "advisor-report.txt").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
