@@ -17,6 +17,7 @@ from advisor.errors import InputError
 from advisor.questions import Choice, Question
 
 BANK = advice.load_bank()
+RULESET = advice.load_ruleset()
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -39,6 +40,7 @@ class Script:
         self.asked: list[tuple[str, int, int]] = []
         self.told: list[str] = []
         self.errors: list[str | None] = []
+        self.selects: list[str] = []
 
     def ask(self, question: Question, step: wizard.Step) -> Any:
         self.asked.append((question.id, step.number, step.total))
@@ -52,6 +54,7 @@ class Script:
         return next(self.reviews)
 
     def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
+        self.selects.append(message)
         return next(self.picks, default)
 
     def text(self, message: str, default: str) -> str:
@@ -75,6 +78,38 @@ def test_irrelevant_questions_are_skipped_and_become_relevant_when_earlier_answe
     live = Script(["interactive", "none", "push"])
     wizard.ask_questions(BANK, live, {}, review_all=False)
     assert "connections" in [qid for qid, _, _ in live.asked]
+
+
+def test_the_wizard_offers_to_finish_once_nothing_left_can_change_the_verdict() -> None:
+    script = Script([])  # every answer the default, and the offer accepted (its default)
+    answers = wizard.ask_questions(BANK, script, {}, review_all=False, ruleset=RULESET)
+    everything = wizard.ask_questions(BANK, Script([]), {}, review_all=False)
+    asked, total = len(script.asked), script.asked[-1][2]
+    assert script.selects == ["Finish now?"]
+    assert 0 < asked < total
+    assert script.told[-1] == (
+        f"The verdict is Neither yet, and every option meets the stated needs; no answers to the remaining "
+        f"{total - asked} questions, alone or together, can change that. Finishing now uses their defaults."
+    )
+    assert answers == everything  # the rest keep their defaults
+
+
+def test_declining_to_finish_asks_the_next_question_and_is_not_offered_again() -> None:
+    script = Script([], picks=["continue"])
+    wizard.ask_questions(BANK, script, {}, review_all=False, ruleset=RULESET)
+    assert script.selects == ["Finish now?"]
+    numbers = [number for _, number, _ in script.asked]
+    assert numbers == list(range(1, script.asked[-1][2] + 1))
+
+
+def test_the_counter_counts_the_questions_that_will_be_asked() -> None:
+    script = Script(["interactive", "none", "push"])  # live browsers: two more questions become relevant
+    wizard.ask_questions(BANK, script, {}, review_all=False)
+    numbers = [number for _, number, _ in script.asked]
+    totals = [total for _, _, total in script.asked]
+    assert numbers == list(range(1, len(script.asked) + 1))
+    assert totals[3] == totals[2] + 2  # the next prompt after the push answer shows the new m
+    assert totals[3:] == [len(script.asked)] * (len(script.asked) - 3)  # ... which holds to the last, n == m
 
 
 def test_back_returns_to_the_previous_question() -> None:

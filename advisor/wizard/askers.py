@@ -118,7 +118,11 @@ class PromptAsker:
 
     def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
         choices = [self.q.Choice(title, value=value) for value, title in options]
-        return str(self.q.select(message, choices=choices, default=_default(choices, default)).unsafe_ask())
+        return str(
+            self.q.select(
+                message, choices=choices, default=_default(choices, default), instruction="(arrow keys, Enter)"
+            ).unsafe_ask()
+        )
 
     def text(self, message: str, default: str) -> str:
         return str(self.q.text(message, default=default).unsafe_ask())
