@@ -188,7 +188,11 @@ def test_several_report_formats_are_written_at_once_each_to_its_own_file(
     monkeypatch.chdir(tmp_path)
     result = advice.advise(advice.load_ruleset(), {**BANK.defaults(), "durable_work": True})
     script = Script([], ticks=[["markdown", "json", "adr"]])
-    assert wizard.offer_reports(script, result) == ["advisor-report.md", "advisor-report.json", "adr-0001-distribution.md"]
+    assert wizard.offer_reports(script, result) == [
+        "advisor-report.md",
+        "advisor-report.json",
+        "adr-0001-distribution.md",
+    ]
     assert json.loads((tmp_path / "advisor-report.json").read_text(encoding="utf-8"))["recommendation"] == "celery"
     assert (tmp_path / "advisor-report.md").read_text(encoding="utf-8").startswith("# Distribution decision")
     assert "\nstatus: proposed\n" in (tmp_path / "adr-0001-distribution.md").read_text(encoding="utf-8")
@@ -383,8 +387,8 @@ def test_a_typed_summary_numbers_the_questions_and_an_edit_can_be_cancelled(tmp_
     child.send("<" + ENTER)
     child.expect_exact("Type a number")
     child.send(ENTER)
-    child.expect_exact("Write the report to a file?")
-    child.send("no" + ENTER)
+    child.expect_exact("Write the report to files?")
+    child.send("-" + ENTER)  # no report
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -455,10 +459,8 @@ def test_a_person_in_a_real_terminal_gets_a_report_and_a_starter(tmp_path: Path)
     choose("(1/1)", DOWN)  # latency: interactive
     choose("Your answers")  # done
     child.expect_exact("Verdict: Hybrid")
-    child.expect_exact("Write the report to a file?")
-    child.send(ENTER)  # Markdown
-    child.expect_exact("File name:")
-    child.send(ENTER)
+    child.expect_exact("Write the report to files?")
+    child.send(ENTER)  # Markdown, ticked to begin with
     child.expect_exact("Generate the hybrid starter project now?")
     child.send(ENTER)
     child.expect_exact("Project directory")
@@ -570,15 +572,15 @@ def test_a_dumb_terminal_gets_typed_questions_and_no_escape_codes(tmp_path: Path
     )
     transcript = ""
     for _ in range(40):
-        index = child.expect_exact(["? for help", "Type a number"])
+        index = child.expect_exact(["? for help", "Type a number", "Finish now?"])
         transcript += child.before or ""
         if index == 1:
             break
-        child.send("realtime" + ENTER if "(1/" in (child.before or "") else ENTER)
+        child.send("realtime" + ENTER if "(1/" in (child.before or "") else ENTER)  # Enter finishes when offered
     child.send(ENTER)
-    child.expect_exact("Write the report to a file?")
+    child.expect_exact("Write the report to files?")
     transcript += child.before or ""
-    child.send("no" + ENTER)
+    child.send("-" + ENTER)
     # Defaults with realtime latency need no distributed framework: no starter to offer.
     child.expect_exact("Nothing to scaffold for 'neither yet'")
     child.expect(pexpect.EOF)
@@ -627,3 +629,121 @@ def test_an_answers_file_that_is_a_link_is_never_offered_for_overwriting(tmp_pat
     assert offered == [["other"]]
     assert chosen == tmp_path / "mine.yml"
     assert target.read_text(encoding="utf-8") == "kept\n"
+
+
+@pytest.mark.slow
+def test_finishing_early_when_offered_gives_the_verdict_with_defaults_for_the_rest(tmp_path: Path) -> None:
+    import re
+
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard"])
+    for _ in range(40):  # the defaults, until the offer to finish
+        if child.expect_exact(["Finish now?", "(arrow keys, Enter)", "Enter keeps"]) == 0:
+            break
+        child.send(ENTER)
+    sentence = " ".join((child.before or "").split())
+    assert "alone or together, can change that. Finishing now uses their defaults." in sentence
+    last, total = map(int, re.findall(r"\((\d+)/(\d+)\)", sentence)[-1])
+    assert f"the remaining {total - last} questions" in sentence  # the count left is true
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(ENTER)  # Finish now (the default)
+    child.expect_exact("Your answers")
+    child.expect_exact("(arrow keys, Enter)")
+    child.expect_exact("Must work survive a crashed or absent worker and run later?  no")  # yes/no, not false
+    child.send(ENTER)  # Done
+    child.expect_exact("Verdict: Neither yet")
+    child.expect_exact("Write the report to files?")
+    child.expect_exact("(Space ticks, Enter writes)")
+    child.send(ENTER)  # Markdown
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    saved = (tmp_path / "answers.yml").read_text(encoding="utf-8")
+    assert "durable_work: no" in saved and "monitoring_ui: no" in saved  # asked, and never asked: the default
+    assert "| `monitoring_ui`: " in (tmp_path / "advisor-report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_declining_to_finish_goes_on_to_the_next_question_and_the_counter_stays_true(tmp_path: Path) -> None:
+    import re
+
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard"], term="dumb")
+    counters: list[tuple[int, int]] = []
+    replies = {1: "relaxed", 3: "push"}  # live browsers make two more questions relevant
+    for _ in range(40):
+        index = child.expect_exact(["? for help", "Finish now?", "Type a number"])
+        if index == 2:
+            break
+        if index == 1:
+            child.send("continue" + ENTER)
+            continue
+        number, total = map(int, re.findall(r"\((\d+)/(\d+)\)", child.before or "")[-1])
+        counters.append((number, total))
+        child.send(replies.get(number, "") + ENTER)
+    child.send(ENTER)
+    child.expect_exact("Write the report to files?")
+    child.send("-" + ENTER)
+    child.expect(pexpect.EOF)
+    numbers = [number for number, _ in counters]
+    totals = [total for _, total in counters]
+    assert numbers == list(range(1, len(counters) + 1))  # declining went on to the next question
+    assert counters[-1][0] == counters[-1][1]  # the last question reads m/m
+    assert totals[3] == totals[2] + 2  # the prompt after the push answer shows the new m
+    assert set(totals[3:]) == {len(counters)}
+
+
+@pytest.mark.slow
+def test_several_report_formats_at_once_and_an_existing_report_file(tmp_path: Path) -> None:
+    import pexpect
+
+    (tmp_path / "advisor-report.md").write_text("mine", encoding="utf-8")
+    (tmp_path / "advisor-report.json").write_text("old", encoding="utf-8")
+    child = _spawn(tmp_path, ["wizard", "--defaults"])
+    child.expect_exact("Your answers")
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(ENTER)
+    child.expect_exact("(Space ticks, Enter writes)")
+    child.send(DOWN + " " + DOWN + DOWN + " " + ENTER)  # Markdown (ticked), HTML and JSON
+    child.expect_exact("advisor-report.md exists.")
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(ENTER)  # another name
+    child.expect_exact("Report file name:")
+    child.send(ENTER)  # the suggested advisor-report-2.md
+    child.expect_exact("advisor-report.json exists.")
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(DOWN + ENTER)  # overwrite it
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert (tmp_path / "advisor-report.md").read_text(encoding="utf-8") == "mine"
+    assert (tmp_path / "advisor-report-2.md").read_text(encoding="utf-8").startswith("# Distribution decision")
+    assert (tmp_path / "advisor-report.html").read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert json.loads((tmp_path / "advisor-report.json").read_text(encoding="utf-8"))["recommendation"] == "neither"
+    for line in ("report written: advisor-report-2.md", "report written: advisor-report.html"):
+        assert line in (child.before or "")
+
+
+@pytest.mark.slow
+def test_a_dumb_terminal_takes_several_formats_comma_separated_and_help_says_why_it_matters(tmp_path: Path) -> None:
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard", "--defaults", "--review"], term="dumb")
+    child.expect_exact("? for help")
+    child.send("?" + ENTER)
+    child.expect_exact("Why it matters: Under 100 ms favours Crossbar.io and hybrid")
+    child.expect_exact("? for help")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child = _spawn(tmp_path, ["wizard", "--defaults", "--save-answers", "other.yml"], term="dumb")
+    child.expect_exact("Type a number")
+    child.send(ENTER)
+    child.expect_exact("Write the report to files?")
+    child.send("text, adr" + ENTER)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert (tmp_path / "advisor-report.txt").is_file()
+    assert "\nstatus: proposed\n" in (tmp_path / "adr-0001-distribution.md").read_text(encoding="utf-8")
