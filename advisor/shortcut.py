@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from advisor.conditions import All, Any_, Condition, Not, Test
-from advisor.engine import firing, ranking, unmet_requirements
+from advisor.engine import firing, ranking, tally, unmet_requirements
 from advisor.flips import candidates
 from advisor.questions import Question, QuestionBank
 from advisor.rules import OPTIONS, SIMPLER_FIRST, RuleSet
@@ -37,29 +37,22 @@ class Outlook:
 
 
 def outcome_of(ruleset: RuleSet, answers: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
-    """The recommendation and the eligible options for complete answers."""
-    requirements = tuple(rule for rule in firing(ruleset, answers) if rule.kind == "requirement")
-    unmet = unmet_requirements(requirements)
-    scores = _scores(rule for rule in firing(ruleset, answers))
+    """The recommendation and the eligible options for complete answers (as engine.decide has them)."""
+    fired = firing(ruleset, answers)
+    unmet = unmet_requirements(tuple(rule for rule in fired if rule.kind == "requirement"))
+    scores = tally([rule for rule in fired if rule.effects])
     return ranking(scores, unmet)[0], tuple(option for option in OPTIONS if not unmet[option])
-
-
-def _scores(rules: Any) -> dict[str, int]:
-    scores = dict.fromkeys(OPTIONS, 0)
-    for rule in rules:
-        for option, points in rule.effects.items():
-            scores[option] += points
-    return scores
 
 
 def open_questions(bank: QuestionBank, answers: Mapping[str, Any], unasked: Collection[str]) -> list[str]:
     """The unasked questions that may yet be asked: those whose `ask_when` is not already false."""
-    return [
-        qid
-        for qid in unasked
-        if bank.questions[qid].ask_when is None
-        or truth(bank.questions[qid].ask_when, answers, set(unasked)) is not False  # type: ignore[arg-type]
-    ]
+    found = []
+    for qid in unasked:
+        ask_when = bank.questions[qid].ask_when
+        # Never asked whatever the others' answers: it keeps its current answer, so it is not open.
+        if ask_when is None or truth(ask_when, answers, set(unasked)) is not False:
+            found.append(qid)
+    return found
 
 
 def outlook(ruleset: RuleSet, answers: Mapping[str, Any], unasked: Collection[str]) -> Outlook:
@@ -88,10 +81,11 @@ def truth(condition: Condition, answers: Mapping[str, Any], unknown: Collection[
 
 
 def _test_truth(test: Test, answers: Mapping[str, Any], unknown: Collection[str]) -> Tri:
-    qid = test.question.id
-    if qid not in unknown:
+    question = test.question
+    if question.id not in unknown:
         return test.holds(answers)
-    results = {test.holds({qid: value}) for value in possible_values(test.question, test.operand)}  # type: ignore[arg-type]
+    assert isinstance(question, Question)  # conditions name questions through a protocol; the bank's are these
+    results = {test.holds({question.id: value}) for value in possible_values(question, test.operand)}
     return results.pop() if len(results) == 1 else None
 
 

@@ -94,6 +94,23 @@ def test_the_wizard_offers_to_finish_once_nothing_left_can_change_the_verdict() 
     assert answers == everything  # the rest keep their defaults
 
 
+def test_the_weaker_check_is_worded_as_what_it_proves() -> None:
+    from advisor.shortcut import Outlook
+
+    questions = [BANK.questions["windows"], BANK.questions["copyleft_ok"]]
+    steady = Outlook("crossbar", ("celery", "crossbar", "hybrid", "neither"), "steady")
+    assert wizard.flow.finish_sentence(steady, questions, BANK.defaults()) == (
+        "The verdict is Crossbar.io, and every option meets the stated needs; no single answer to the remaining "
+        "2 questions changes that on its own (the others at their defaults). Finishing now uses their defaults."
+    )
+    settled = Outlook("celery", ("celery", "hybrid"), "settled")
+    reviewed = {**BANK.defaults(), "windows": True}
+    assert wizard.flow.finish_sentence(settled, questions[:1], reviewed) == (
+        "The verdict is Celery, and only Celery and Hybrid (Celery + Crossbar.io) meet every stated need; no answers "
+        "to the remaining question, alone or together, can change that. Finishing now uses its current answer."
+    )
+
+
 def test_declining_to_finish_asks_the_next_question_and_is_not_offered_again() -> None:
     script = Script([], picks=["continue"])
     wizard.ask_questions(BANK, script, {}, review_all=False, ruleset=RULESET)

@@ -87,7 +87,7 @@ def offer_to_finish(
     seen = shortcut.outlook(ruleset, answers, unasked)
     if seen.proof == "open":
         return None
-    asker.tell(finish_sentence(seen, remaining, answers, ruleset.questions))
+    asker.tell(finish_sentence(seen, remaining, answers))
     count = len(remaining)
     choice = asker.select(
         "Finish now?",
@@ -100,23 +100,21 @@ def offer_to_finish(
     return choice == "finish"
 
 
-def finish_sentence(seen: Any, remaining: list[Question], answers: dict[str, Any], bank: QuestionBank) -> str:
+def finish_sentence(seen: Any, remaining: list[Question], answers: dict[str, Any]) -> str:
     """The one plain sentence that says what is settled, worded for the check that proved it."""
     count = len(remaining)
     them = "question" if count == 1 else f"{count} questions"
-    at_defaults = all(answers[q.id] == q.default for q in remaining)
-    kept = "their defaults" if at_defaults else "their current answers"
-    kept = kept.replace("their", "its") if count == 1 else kept
+    # Unasked questions hold their defaults, or, when reviewing an answers file, its answers.
+    values = "defaults" if all(answers[q.id] == q.default for q in remaining) else "current answers"
     verdict = f"The verdict is {OPTION_NAMES[seen.recommendation]}, {_eligibility(seen.eligible)}"
     if seen.proof == "settled":
         change = f"no answers to the remaining {them}, alone or together, can change that"
+    elif count == 1:
+        change = "no answer to the remaining question changes that"
     else:
         # The weaker check: each answer changed on its own (the report's flips), not in combination.
-        change = (
-            f"no single answer to the remaining {them} changes that on its own (the others at their defaults)"
-            if count > 1
-            else "no answer to the remaining question changes that"
-        )
+        change = f"no single answer to the remaining {them} changes that on its own (the others at their {values})"
+    kept = f"its {values[:-1]}" if count == 1 else f"their {values}"
     return f"{verdict}; {change}. Finishing now uses {kept}."
 
 
