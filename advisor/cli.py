@@ -365,23 +365,7 @@ def wizard(
     given = ruleset.questions.defaults() if defaults else {}
     given.update(advice.given_answers(ruleset.questions, answers, set_))
     asker = wiz.terminal_asker(os.environ.get("TERM", ""))
-    asker.tell(f"advisor {__version__}: a few questions about your system, then a verdict with its reasons.")
-    keeper = wiz.AnswersKeeper(save_answers or Path(wiz.ANSWERS_FILE))
-    try:
-        lines = wiz.session(ruleset, asker, given, review_all, keeper, accept, _wants_color())
-    except EOFError:
-        # Ctrl-D at a prompt: the answers ended before the wizard did (RELIABILITY C2).
-        raise InputError(f"input ended before the wizard finished; {wiz.what_was_kept(keeper)}") from None
-    except (KeyboardInterrupt, typer.Abort):
-        # Ctrl-C at a prompt: say what became of the session, not just "interrupted" (issue 13).
-        sys.stderr.write(f"\nwizard cancelled; {wiz.what_was_kept(keeper)}\n")
-        return EXIT_INTERRUPTED
-    except InputError as exc:
-        # Too many wrong values: the answers given so far must not be lost with the session.
-        raise InputError(f"{exc}; {wiz.what_was_kept(keeper)}") from None
-    for line in lines:
-        typer.echo(line)
-    return 0
+    return wiz.run(ruleset, asker, given, review_all, save_answers or Path(wiz.ANSWERS_FILE), accept, _wants_color())
 
 
 @_command("questions")

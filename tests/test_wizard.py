@@ -655,6 +655,7 @@ def test_finishing_early_when_offered_gives_the_verdict_with_defaults_for_the_re
     import pexpect
 
     child = _spawn(tmp_path, ["wizard"])
+    child.expect_exact(f"up to {len(BANK.questions)} questions about your system")  # not "a few"
     for _ in range(40):  # the defaults, until the offer to finish
         if child.expect_exact(["Finish now?", "(arrow keys, Enter)", "Enter keeps"]) == 0:
             break

@@ -154,7 +154,9 @@ class PlainAsker:
                 self.tell(f"    {title}")
         keys = "? for help" + (f", < to {step.back}" if step.can_go_back else "")
         current = show(step.current)
-        text = str(self.typer.prompt(f"  [{question.allowed()}; {keys}]", default=current))
+        # Yes/no questions say yes/no here too; true and false are still taken (issue 13).
+        allowed = "yes, no" if question.type == "bool" else question.allowed()
+        text = str(self.typer.prompt(f"  [{allowed}; {keys}]", default=current))
         return typed_reply(question, text, current)
 
     def tell(self, text: str) -> None:

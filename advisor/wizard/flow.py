@@ -11,6 +11,7 @@ it is not stuck).
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,42 @@ def choose_path(asker: Asker, path: Path, why: str = "", label: str = "File name
 def choose_answers_path(asker: Asker, path: Path) -> Path:
     """Where to keep the answers (choose_path, saying why the file is written at all)."""
     return choose_path(asker, path, "the wizard saves your answers as you go", "Answers file name:")
+
+
+def run(
+    ruleset: RuleSet,
+    asker: Asker,
+    given: dict[str, Any],
+    review_all: bool,
+    answers_path: Path,
+    accept: bool,
+    color: bool,
+) -> int:
+    """The wizard command: the session, and what each way of ending it leaves behind."""
+    import typer
+
+    from advisor import __version__
+    from advisor.errors import EXIT_INTERRUPTED
+
+    most = len([qid for qid in ruleset.questions.questions if review_all or qid not in given])
+    opening = f"up to {most} questions about your system" if most else "your answers are all given: check them"
+    asker.tell(f"advisor {__version__}: {opening}, then a verdict with its reasons.")
+    keeper = AnswersKeeper(answers_path)
+    try:
+        lines = session(ruleset, asker, given, review_all, keeper, accept, color)
+    except EOFError:
+        # Ctrl-D at a prompt: the answers ended before the wizard did (RELIABILITY C2).
+        raise InputError(f"input ended before the wizard finished; {what_was_kept(keeper)}") from None
+    except (KeyboardInterrupt, typer.Abort):
+        # Ctrl-C at a prompt: say what became of the session, not just "interrupted" (issue 13).
+        sys.stderr.write(f"\nwizard cancelled; {what_was_kept(keeper)}\n")
+        return EXIT_INTERRUPTED
+    except InputError as exc:
+        # Too many wrong values: the answers given so far must not be lost with the session.
+        raise InputError(f"{exc}; {what_was_kept(keeper)}") from None
+    for line in lines:
+        typer.echo(line)
+    return 0
 
 
 def session(
