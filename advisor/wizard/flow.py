@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from advisor import shortcut
 from advisor.errors import InputError
 from advisor.questions import Question, QuestionBank
 from advisor.rules import OPTION_NAMES, OPTIONS, RuleSet
@@ -52,23 +53,26 @@ def ask_questions(
     answers = {**bank.defaults(), **given}
     pending = [qid for qid in bank.questions if review_all or qid not in given]
     asked: list[str] = []
-    offer = ruleset is not None
+    offering = ruleset  # None once declined: the offer is made once
+    went_back = False
     while True:
         remaining = [q for q in to_ask(bank, answers, pending) if q.id not in asked]
         if not remaining:
             return answers
-        if asked and offer and ruleset is not None:
+        # Not before the first answer, nor in place of the question the user went back to.
+        if offering is not None and asked and not went_back:
             unasked = [qid for qid in pending if qid not in asked]
-            finish = offer_to_finish(ruleset, asker, answers, unasked, remaining)
+            finish = offer_to_finish(offering, asker, answers, unasked, remaining)
+            if finish:
+                return answers
             if finish is not None:
-                if finish:
-                    return answers
-                offer = False
+                offering = None
         question = remaining[0]
         # m counts the questions this session will ask given the answers so far, so the last one reads m/m.
         total = len(asked) + len(remaining)
         value = ask_one(question, Step(len(asked) + 1, total, answers[question.id], bool(asked)), asker)
-        if value == BACK:
+        went_back = value == BACK
+        if went_back:
             asked.pop()
             continue
         answers[question.id] = value
@@ -83,8 +87,6 @@ def offer_to_finish(
 
     Returns None when there is nothing to offer, else whether the user chose to finish.
     """
-    from advisor import shortcut
-
     seen = shortcut.outlook(ruleset, answers, unasked)
     if seen.proof == "open":
         return None
@@ -101,7 +103,7 @@ def offer_to_finish(
     return choice == "finish"
 
 
-def finish_sentence(seen: Any, remaining: list[Question], answers: dict[str, Any]) -> str:
+def finish_sentence(seen: shortcut.Outlook, remaining: list[Question], answers: dict[str, Any]) -> str:
     """The one plain sentence that says what is settled, worded for the check that proved it."""
     count = len(remaining)
     them = "question" if count == 1 else f"{count} questions"
