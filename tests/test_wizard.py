@@ -765,3 +765,26 @@ def test_a_dumb_terminal_takes_several_formats_comma_separated_and_help_says_why
     assert child.exitstatus == 0
     assert (tmp_path / "advisor-report.txt").is_file()
     assert "\nstatus: proposed\n" in (tmp_path / "adr-0001-distribution.md").read_text(encoding="utf-8")
+
+
+def test_ctrl_c_after_a_report_says_which_files_were_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    class Interrupted(Script):
+        def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
+            if message.startswith("Generate"):
+                raise KeyboardInterrupt
+            return super().select(message, options, default)
+
+    given = {**BANK.defaults(), "durable_work": True}
+    script = Interrupted([], ticks=[["text", "json"]])
+    code = wizard.run(RULESET, script, given, False, tmp_path / "answers.yml", False, False)
+    assert code == 130
+    assert capsys.readouterr().err.endswith(
+        "wizard cancelled; your answers so far are in "
+        f"{tmp_path / 'answers.yml'} (continue: advisor wizard --answers {tmp_path / 'answers.yml'}); "
+        "report written: advisor-report.txt, advisor-report.json; nothing else was written\n"
+    )
+    assert (tmp_path / "advisor-report.json").is_file()

@@ -187,6 +187,7 @@ class AnswersKeeper:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.written = False
+        self.reports: list[str] = []  # the report files written so far, for a session that ends early
 
     def keep(self, answers: dict[str, Any]) -> None:
         from advisor.answers import dump
@@ -273,19 +274,20 @@ def session(
     asked = ask_questions(bank, asker, given, review_all, keeper.keep, ruleset)
     result = advice.advise(ruleset, review(bank, asker, asked, keeper.keep))
     offers.show_summary(result, color)
-    reports = offers.offer_reports(asker, result, accept, str(keeper.path))
+    reports = offers.offer_reports(asker, result, accept, str(keeper.path), keeper.reports)
     project = offers.offer_starter(asker, result, accept, str(keeper.path))
     return closing_lines(reports, project, keeper.path)
 
 
 def what_was_kept(keeper: AnswersKeeper) -> str:
     """What an interrupted session leaves behind, for the message that ends it."""
+    kept = []
     if keeper.written:
         path = keeper.path
-        return (
-            f"your answers so far are in {path} (continue: advisor wizard --answers {path}); nothing else was written"
-        )
-    return "nothing was written"
+        kept.append(f"your answers so far are in {path} (continue: advisor wizard --answers {path})")
+    if keeper.reports:
+        kept.append(f"report written: {', '.join(keeper.reports)}")
+    return "; ".join([*kept, "nothing else was written"]) if kept else "nothing was written"
 
 
 def closing_lines(reports: list[str], project: str | None, saved: Path) -> list[str]:

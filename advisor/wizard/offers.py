@@ -35,13 +35,20 @@ def show_summary(result: Any, color: bool) -> None:
     typer.echo(textout.summary(result, color))
 
 
-def offer_reports(asker: Asker, result: Any, accept: bool = False, answers_file: str | None = None) -> list[str]:
+def offer_reports(
+    asker: Asker, result: Any, accept: bool = False, answers_file: str | None = None, written: list[str] | None = None
+) -> list[str]:
     """Offer the reports, any formats at once, each to its own file; returns the paths written.
 
-    An existing file is overwritten only when the user says so, and a link never (issue 13).
+    Each path is added to `written` as soon as it is written, so an interrupted session can
+    say what it left. An existing file is overwritten only when the user says so, and a
+    link never (issue 13).
     """
+    written = [] if written is None else written
     formats = asker.choose_many("Write the report to files? Tick the formats:", REPORT_FORMATS, ["markdown"])
-    return [write_report(asker, result, fmt, accept, answers_file) for fmt in formats]
+    for fmt in formats:
+        written.append(write_report(asker, result, fmt, accept, answers_file))
+    return written
 
 
 def write_report(asker: Asker, result: Any, fmt: str, accept: bool, answers_file: str | None) -> str:
