@@ -86,8 +86,10 @@ def parse_sets(pairs: list[str], bank: QuestionBank) -> dict[str, Any]:
 
 
 def as_text(value: Any) -> str:
-    """An answer as users write it: booleans in lowercase, like YAML."""
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    """An answer as users write it: a yes/no question's answer as yes or no, as the wizard's menus say."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def complete(bank: QuestionBank, *layers: dict[str, Any]) -> dict[str, Any]:
@@ -102,5 +104,12 @@ def dump(answers: dict[str, Any]) -> str:
     """The answers-file text for `answers` (what --save-answers and `advisor new` write)."""
     import yaml
 
-    body = yaml.safe_dump({"version": 1, "answers": answers}, sort_keys=False, default_flow_style=False)
-    return body
+    class YesNoDumper(yaml.SafeDumper):
+        """Booleans as yes and no, the words the wizard asks with (issue 13); YAML 1.1 readers,
+        PyYAML's included, still read them as booleans, and the advisor reads them as answers."""
+
+    YesNoDumper.add_representer(bool, lambda dumper, value: dumper.represent_scalar(_BOOL_TAG, as_text(value)))
+    return yaml.dump({"version": 1, "answers": answers}, Dumper=YesNoDumper, sort_keys=False, default_flow_style=False)
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"

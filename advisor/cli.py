@@ -359,61 +359,11 @@ def wizard(
             "advisor recommend --answers FILE (or --set ID=VALUE, --defaults)"
         )
     ruleset = advice.load_ruleset(rules)
-    given = ruleset.questions.defaults() if defaults else {}
-    given.update(advice.given_answers(ruleset.questions, answers, set_))
+    named = advice.given_answers(ruleset.questions, answers, set_)
+    given = {**(ruleset.questions.defaults() if defaults else {}), **named}
     asker = wiz.terminal_asker(os.environ.get("TERM", ""))
-    asker.tell(f"advisor {__version__}: a few questions about your system, then a verdict with its reasons.")
-    keeper = wiz.AnswersKeeper(save_answers or Path(wiz.ANSWERS_FILE))
-    try:
-        lines = _wizard_session(ruleset, asker, given, review_all, keeper, accept)
-    except EOFError:
-        # Ctrl-D at a prompt: the answers ended before the wizard did (RELIABILITY C2).
-        raise InputError(f"input ended before the wizard finished; {_what_was_kept(keeper)}") from None
-    except (KeyboardInterrupt, typer.Abort):
-        # Ctrl-C at a prompt: say what became of the session, not just "interrupted" (issue 13).
-        sys.stderr.write(f"\nwizard cancelled; {_what_was_kept(keeper)}\n")
-        return EXIT_INTERRUPTED
-    except InputError as exc:
-        # Too many wrong values: the answers given so far must not be lost with the session.
-        raise InputError(f"{exc}; {_what_was_kept(keeper)}") from None
-    for line in lines:
-        typer.echo(line)
-    return 0
-
-
-def _wizard_session(
-    ruleset: Any, asker: Any, given: dict[str, Any], review_all: bool, keeper: Any, accept: bool
-) -> list[str]:
-    """The wizard from the answers file's name to the offers; returns the closing lines."""
-    from advisor import wizard as wiz
-    from advisor.render import text as textout
-
-    keeper.path = wiz.choose_answers_path(asker, keeper.path)
-    asker.tell(f"Your answers are saved as you go in {keeper.path}.")
-    bank = ruleset.questions
-    resolved = wiz.review(bank, asker, wiz.ask_questions(bank, asker, given, review_all, keeper.keep), keeper.keep)
-    result = advice.advise(ruleset, resolved)
-    typer.echo("")
-    typer.echo(textout.summary(result, _wants_color()))
-    report_path = wiz.offer_report(asker, result, accept, str(keeper.path))
-    project = wiz.offer_starter(asker, result, accept, str(keeper.path))
-    return _wizard_done(report_path, project, keeper.path)
-
-
-def _what_was_kept(keeper: Any) -> str:
-    if keeper.written:
-        path = keeper.path
-        return (
-            f"your answers so far are in {path} (continue: advisor wizard --answers {path}); nothing else was written"
-        )
-    return "nothing was written"
-
-
-def _wizard_done(report_path: str | None, project: str | None, saved: Path) -> list[str]:
-    lines = [f"report written: {report_path}"] if report_path else []
-    if project:
-        lines += [f"starter created: {project} (run it: cd {project} && bash scripts/run)"]
-    return [*lines, f"answers saved: {saved}"]
+    path = save_answers or Path(wiz.ANSWERS_FILE)
+    return wiz.run(ruleset, asker, given, review_all, path, accept, _wants_color(), frozenset(named))
 
 
 @_command("questions")
@@ -431,7 +381,8 @@ def questions(output_format: TextOrJson = typer.Option(TextOrJson.text, "--forma
         typer.echo(f"{question.id} ({question.type}; default {default})")
         typer.echo(f"  {question.prompt}")
         typer.echo(f"  allowed: {question.allowed()}")
-        typer.echo(f"  {question.help}\n")
+        typer.echo(f"  {question.help}")
+        typer.echo(f"  why it matters: {question.matters}\n")
     return 0
 
 
@@ -441,6 +392,7 @@ def _question_row(question: Any) -> dict[str, Any]:
         "type": question.type,
         "prompt": question.prompt,
         "help": question.help,
+        "matters": question.matters,
         "default": question.default,
     }
     if question.type == "choice":

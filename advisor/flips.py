@@ -57,7 +57,7 @@ def _flips_for(
 ) -> list[Flip]:
     flips: dict[str, Flip] = {}
     current = answers[question.id]
-    for candidate in _candidates(ruleset, question, current):
+    for candidate in candidates(ruleset, question, current):
         recommendation, margin, unmet = _changed(ruleset, answers, fires, question.id, candidate)
         if recommendation == verdict.recommendation:
             continue
@@ -66,7 +66,7 @@ def _flips_for(
     return list(flips.values())
 
 
-def _candidates(ruleset: RuleSet, question: Question, current: Any) -> list[Any]:
+def candidates(ruleset: RuleSet, question: Question, current: Any) -> list[Any]:
     if question.type == "bool":
         return [not current]
     if question.type == "choice":

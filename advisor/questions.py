@@ -37,6 +37,8 @@ class Question(Record):
     prompt: str
     help: str
     default: Any
+    # One sentence on what the answer moves between Celery, Crossbar.io, hybrid and neither (issue 13).
+    matters: str = ""
     choices: tuple[Choice, ...] = ()
     ordered: bool = False
     minimum: int = 0
@@ -148,6 +150,7 @@ def _parse_question(checker: Checker, loc: tuple[Any, ...], found: dict[str, Que
         prompt=item["prompt"] or "",
         help=item["help"] or "",
         default=item["default"],
+        matters=item["matters"] or "",
         choices=tuple(Choice(entry["value"], entry["label"]) for entry in _choices(checker, loc, item["choices"])),
         ordered=kind == "int" or bool(item["ordered"]),
         minimum=item["min"] or 0,

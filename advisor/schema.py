@@ -481,6 +481,11 @@ QUESTION = Shape(
         required("type", OneOf(questions.TYPES, "question type"), "what kind of answer it takes"),
         required("prompt", Text(200), "the question, one line"),
         required("help", Text(), "what the question means, for someone who has to answer it"),
+        required(
+            "matters",
+            Text(300),
+            "one sentence: what the answer moves between Celery, Crossbar.io, hybrid and neither (the wizard's help)",
+        ),
         required("default", Answer(), "the answer when none is given"),
         required("choices", Items(CHOICE), "the allowed answers, in order", kinds=("choice",)),
         optional(

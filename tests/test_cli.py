@@ -185,8 +185,12 @@ def test_questions_lists_every_core_question(run: Run) -> None:
     assert [row["id"] for row in rows][:4] == ["latency", "scheduling", "browser_clients", "team_size"]
     assert set(CORE_IDS) <= {row["id"] for row in rows}
     for row in rows:
-        assert row["help"] and row["prompt"]
+        assert row["help"] and row["prompt"] and row["matters"]
         assert f"{row['id']} (" in text.out
+        assert f"  why it matters: {row['matters']}\n" in text.out  # each question says why it matters
+    durable = next(row for row in rows if row["id"] == "durable_work")
+    assert durable["default"] is False  # JSON keeps real booleans
+    assert "durable_work (bool; default no)" in text.out  # the text reads yes/no, as the wizard asks
 
 
 def test_rules_list_and_show(run: Run) -> None:

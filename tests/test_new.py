@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import Result
 
 from advisor import render as reports
@@ -242,6 +244,27 @@ def test_concurrent_runs_into_one_target_never_interleave(tmp_path: Path) -> Non
         assert sorted(p.name for p in workdir.iterdir()) == ["board"]
     single = snapshot(tmp_path / "try0" / "board")
     assert snapshot(tmp_path / "try1" / "board").keys() == single.keys()
+
+
+def test_new_writes_yes_and_no_and_check_reads_them_back(run: Run, in_tmp: Path) -> None:
+    run("new", "board", *HYBRID)
+    saved = (in_tmp / "board" / ".advisor-answers.yml").read_text(encoding="utf-8")
+    assert "durable_work: yes" in saved and "retries: no" in saved
+    assert yaml.safe_load(saved)["answers"]["durable_work"] is True  # YAML 1.1 readers get a boolean
+    assert "The decision still holds." in run("check", "board").out
+
+
+def test_check_reads_answers_written_as_true_and_false(run: Run, in_tmp: Path) -> None:
+    run("new", "board", *HYBRID)
+    path = in_tmp / "board" / ".advisor-answers.yml"
+    text = re.sub(
+        r": no$", ": false", re.sub(r": yes$", ": true", path.read_text(encoding="utf-8"), flags=re.M), flags=re.M
+    )
+    path.write_text(text, encoding="utf-8")
+    assert "durable_work: true" in path.read_text(encoding="utf-8")
+    result = run("check", "board", "--exit-code")
+    assert (result.code, result.err) == (0, "")
+    assert "The decision still holds." in result.out
 
 
 def test_check_says_the_decision_holds(run: Run, in_tmp: Path) -> None:

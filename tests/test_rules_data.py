@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor import advice, engine, flips, resources, rule_lint, rules
+from advisor import advice, conditions, engine, flips, resources, rule_lint, rules
 from advisor.answers import complete
 
 RULESET = advice.load_ruleset()
@@ -121,3 +121,16 @@ def test_every_topic_file_has_cases_to_run() -> None:
     # The parametrized case test above runs nothing if loading finds no cases.
     assert len(TOPICS) >= 10
     assert {Path(case.path).name for case in CASES} == {rules.cases_file(topic).name for topic in TOPICS}
+
+
+def test_each_question_says_why_it_matters_naming_an_option_its_rules_move() -> None:
+    """`matters` (the wizard's help) stays true to the rules: it names an option those rules score or rule out."""
+    names = {"celery": "Celery", "crossbar": "Crossbar.io", "hybrid": "hybrid", "neither": "neither"}
+    for qid, question in RULESET.questions.questions.items():
+        moved: set[str] = set()
+        for rule in RULESET.rules:
+            if qid in {test.question.id for test in conditions.tests_in(rule.when)}:
+                moved |= {option for option, points in rule.effects.items() if points} | set(rule.excludes)
+        assert moved, f"{qid}: no rule moves an option"
+        named = {option for option, name in names.items() if name.lower() in question.matters.lower()}
+        assert named & moved, (qid, question.matters, moved)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from advisor.errors import InputError
 from advisor.questions import Choice, Question
 
 BANK = advice.load_bank()
+RULESET = advice.load_ruleset()
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,14 +30,17 @@ class Script:
         reviews: list[str] | None = None,
         picks: list[str] | None = None,
         texts: list[str] | None = None,
+        ticks: list[list[str]] | None = None,
     ) -> None:
         self.replies: Iterator[Any] = iter(replies)
         self.reviews = iter(reviews or [wizard.DONE])
         self.picks = iter(picks or [])
         self.texts = iter(texts or [])
+        self.ticks = iter(ticks or [])
         self.asked: list[tuple[str, int, int]] = []
         self.told: list[str] = []
         self.errors: list[str | None] = []
+        self.selects: list[str] = []
 
     def ask(self, question: Question, step: wizard.Step) -> Any:
         self.asked.append((question.id, step.number, step.total))
@@ -49,10 +54,14 @@ class Script:
         return next(self.reviews)
 
     def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
+        self.selects.append(message)
         return next(self.picks, default)
 
     def text(self, message: str, default: str) -> str:
         return next(self.texts, default)
+
+    def choose_many(self, message: str, options: list[tuple[str, str]], chosen: list[str]) -> list[str]:
+        return next(self.ticks, chosen)
 
 
 def test_the_four_questions_that_matter_come_first() -> None:
@@ -71,6 +80,55 @@ def test_irrelevant_questions_are_skipped_and_become_relevant_when_earlier_answe
     assert "connections" in [qid for qid, _, _ in live.asked]
 
 
+def test_the_wizard_offers_to_finish_once_nothing_left_can_change_the_verdict() -> None:
+    script = Script([])  # every answer the default, and the offer accepted (its default)
+    answers = wizard.ask_questions(BANK, script, {}, review_all=False, ruleset=RULESET)
+    everything = wizard.ask_questions(BANK, Script([]), {}, review_all=False)
+    asked, total = len(script.asked), script.asked[-1][2]
+    assert script.selects == ["Finish now?"]
+    assert 0 < asked < total
+    assert script.told[-1] == (
+        f"The verdict is Neither yet, and every option meets the stated needs; no answers to the remaining "
+        f"{total - asked} questions, alone or together, can change that. Finishing now uses their defaults."
+    )
+    assert answers == everything  # the rest keep their defaults
+
+
+def test_the_weaker_check_is_worded_as_what_it_proves() -> None:
+    from advisor.shortcut import Outlook
+
+    questions = [BANK.questions["windows"], BANK.questions["copyleft_ok"]]
+    steady = Outlook("crossbar", ("celery", "crossbar", "hybrid", "neither"), "steady")
+    assert wizard.flow.finish_sentence(steady, questions, BANK.defaults()) == (
+        "The verdict is Crossbar.io, and every option meets the stated needs; no single answer to the remaining "
+        "2 questions changes that on its own (the others at their defaults). Finishing now uses their defaults."
+    )
+    settled = Outlook("celery", ("celery", "hybrid"), "settled")
+    reviewed = {**BANK.defaults(), "windows": True}
+    assert wizard.flow.finish_sentence(settled, questions[:1], reviewed) == (
+        "The verdict is Celery, and only Celery and Hybrid (Celery + Crossbar.io) meet every stated need; no answers "
+        "to the remaining question, alone or together, can change that. Finishing now uses its current answer."
+    )
+
+
+def test_declining_to_finish_asks_the_next_question_and_is_not_offered_again() -> None:
+    script = Script([], picks=["continue"])
+    wizard.ask_questions(BANK, script, {}, review_all=False, ruleset=RULESET)
+    assert script.selects == ["Finish now?"]
+    numbers = [number for _, number, _ in script.asked]
+    assert numbers == list(range(1, script.asked[-1][2] + 1))
+
+
+def test_the_counter_counts_the_questions_that_will_be_asked() -> None:
+    script = Script(["interactive", "none", "push"])  # live browsers: two more questions become relevant
+    wizard.ask_questions(BANK, script, {}, review_all=False)
+    numbers = [number for _, number, _ in script.asked]
+    totals = [total for _, _, total in script.asked]
+    assert numbers == list(range(1, len(script.asked) + 1))
+    assert totals[3] == totals[2] + 2  # the next prompt after the push answer shows the new m
+    assert totals[3:] == [len(script.asked)] * (len(script.asked) - 3)  # ... which holds to the last, n == m
+
+
 def test_back_returns_to_the_previous_question() -> None:
     script = Script(["realtime", wizard.BACK, "relaxed", "light"])
     answers = wizard.ask_questions(BANK, script, {}, review_all=False)
@@ -81,7 +139,9 @@ def test_back_returns_to_the_previous_question() -> None:
 def test_help_is_shown_on_demand_and_the_question_asked_again() -> None:
     script = Script([wizard.HELP, "realtime"])
     answers = wizard.ask_questions(BANK, script, {}, review_all=False)
-    assert script.told[0] == BANK.questions["latency"].help
+    latency = BANK.questions["latency"]
+    # What the question means, then why it matters to the choice (issue 13).
+    assert script.told[0] == f"{latency.help}\nWhy it matters: {latency.matters}"
     assert script.asked[:2] == [("latency", 1, script.asked[0][2]), ("latency", 1, script.asked[0][2])]
     assert answers["latency"] == "realtime"
 
@@ -131,13 +191,58 @@ def test_offers_write_the_report_and_the_starter(tmp_path: Path, monkeypatch: py
     (tmp_path / "advisor-report.md").write_text("mine", encoding="utf-8")
     ruleset = advice.load_ruleset()
     result = advice.advise(ruleset, {**BANK.defaults(), "durable_work": True})
-    script = Script([], picks=["markdown", "yes"], texts=["advisor-report.md", "other.md", "board"])
-    assert wizard.offer_report(script, result) == "other.md"
+    script = Script([], picks=["other", "yes"], texts=["other.md", "board"], ticks=[["markdown"]])
+    assert wizard.offer_reports(script, result) == ["other.md"]
     assert (tmp_path / "advisor-report.md").read_text(encoding="utf-8") == "mine"
-    assert "file exists" in script.told[0]
     assert (tmp_path / "other.md").read_text(encoding="utf-8").startswith("# Distribution decision")
     assert wizard.offer_starter(script, result) == "board"
     assert (tmp_path / "board" / ".advisor-answers.yml").is_file()
+
+
+def test_several_report_formats_are_written_at_once_each_to_its_own_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = advice.advise(advice.load_ruleset(), {**BANK.defaults(), "durable_work": True})
+    script = Script([], ticks=[["markdown", "json", "adr"]])
+    assert wizard.offer_reports(script, result) == [
+        "advisor-report.md",
+        "advisor-report.json",
+        "adr-0001-distribution.md",
+    ]
+    assert json.loads((tmp_path / "advisor-report.json").read_text(encoding="utf-8"))["recommendation"] == "celery"
+    assert (tmp_path / "advisor-report.md").read_text(encoding="utf-8").startswith("# Distribution decision")
+    assert "\nstatus: proposed\n" in (tmp_path / "adr-0001-distribution.md").read_text(encoding="utf-8")
+    assert wizard.offer_reports(Script([], ticks=[[]]), result) == []
+
+
+def test_an_existing_report_file_is_overwritten_only_when_the_user_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = advice.advise(advice.load_ruleset(), {**BANK.defaults(), "durable_work": True})
+    (tmp_path / "advisor-report.txt").write_text("old", encoding="utf-8")
+    assert wizard.offer_reports(Script([], picks=["overwrite"], ticks=[["text"]]), result) == ["advisor-report.txt"]
+    assert (tmp_path / "advisor-report.txt").read_text(encoding="utf-8") != "old"
+
+
+def test_a_report_file_that_is_a_link_is_never_offered_for_overwriting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = advice.advise(advice.load_ruleset(), BANK.defaults())
+    (tmp_path / "elsewhere.txt").write_text("kept", encoding="utf-8")
+    (tmp_path / "advisor-report.txt").symlink_to(tmp_path / "elsewhere.txt")
+    offered: list[list[str]] = []
+
+    class Recording(Script):
+        def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
+            offered.append([value for value, _ in options])
+            return "overwrite" if "overwrite" in offered[-1] else "other"
+
+    written = wizard.offer_reports(Recording([], texts=["mine.txt"], ticks=[["text"]]), result)
+    assert (written, offered) == (["mine.txt"], [["other"]])
+    assert (tmp_path / "elsewhere.txt").read_text(encoding="utf-8") == "kept"
 
 
 def test_a_neither_verdict_offers_no_starter_and_says_how_to_get_one(tmp_path: Path) -> None:
@@ -153,22 +258,21 @@ def test_the_wizards_decision_record_is_proposed_unless_accepted(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     result = advice.advise(advice.load_ruleset(), BANK.defaults())
-    script = Script([], picks=["adr", "adr"], texts=["proposed.md", "accepted.md"])
-    wizard.offer_report(script, result)
-    wizard.offer_report(script, result, accept=True)
+    wizard.offer_reports(Script([], ticks=[["adr"]]), result)
+    (tmp_path / "adr-0001-distribution.md").rename(tmp_path / "proposed.md")
+    wizard.offer_reports(Script([], ticks=[["adr"]]), result, accept=True)
     assert "\nstatus: proposed\n" in (tmp_path / "proposed.md").read_text(encoding="utf-8")
-    assert "\nstatus: accepted\n" in (tmp_path / "accepted.md").read_text(encoding="utf-8")
+    assert "\nstatus: accepted\n" in (tmp_path / "adr-0001-distribution.md").read_text(encoding="utf-8")
 
 
 def test_the_wizards_reports_name_the_answers_file_it_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = advice.advise(advice.load_ruleset(), {**BANK.defaults(), "durable_work": True})
-    script = Script([], picks=["adr", "markdown", "text"], texts=["adr.md", "report.md", "report.txt"])
-    for _ in range(3):
-        wizard.offer_report(script, result, answers_file="mine.yml")
-    assert "--answers mine.yml --format markdown" in (tmp_path / "adr.md").read_text(encoding="utf-8")
-    assert "advisor new my-service --answers mine.yml" in (tmp_path / "report.md").read_text(encoding="utf-8")
-    assert "advisor new my-service --answers mine.yml" in (tmp_path / "report.txt").read_text(encoding="utf-8")
+    wizard.offer_reports(Script([], ticks=[["adr", "markdown", "text"]]), result, answers_file="mine.yml")
+    adr = (tmp_path / "adr-0001-distribution.md").read_text(encoding="utf-8")
+    assert "--answers mine.yml --format markdown" in adr
+    assert "advisor new my-service --answers mine.yml" in (tmp_path / "advisor-report.md").read_text(encoding="utf-8")
+    assert "advisor new my-service --answers mine.yml" in (tmp_path / "advisor-report.txt").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
@@ -300,8 +404,8 @@ def test_a_typed_summary_numbers_the_questions_and_an_edit_can_be_cancelled(tmp_
     child.send("<" + ENTER)
     child.expect_exact("Type a number")
     child.send(ENTER)
-    child.expect_exact("Write the report to a file?")
-    child.send("no" + ENTER)
+    child.expect_exact("Write the report to files?")
+    child.send("-" + ENTER)  # no report
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -372,10 +476,8 @@ def test_a_person_in_a_real_terminal_gets_a_report_and_a_starter(tmp_path: Path)
     choose("(1/1)", DOWN)  # latency: interactive
     choose("Your answers")  # done
     child.expect_exact("Verdict: Hybrid")
-    child.expect_exact("Write the report to a file?")
-    child.send(ENTER)  # Markdown
-    child.expect_exact("File name:")
-    child.send(ENTER)
+    child.expect_exact("Write the report to files?")
+    child.send(ENTER)  # Markdown, ticked to begin with
     child.expect_exact("Generate the hybrid starter project now?")
     child.send(ENTER)
     child.expect_exact("Project directory")
@@ -487,15 +589,15 @@ def test_a_dumb_terminal_gets_typed_questions_and_no_escape_codes(tmp_path: Path
     )
     transcript = ""
     for _ in range(40):
-        index = child.expect_exact(["? for help", "Type a number"])
+        index = child.expect_exact(["? for help", "Type a number", "Finish now?"])
         transcript += child.before or ""
         if index == 1:
             break
-        child.send("realtime" + ENTER if "(1/" in (child.before or "") else ENTER)
+        child.send("realtime" + ENTER if "(1/" in (child.before or "") else ENTER)  # Enter finishes when offered
     child.send(ENTER)
-    child.expect_exact("Write the report to a file?")
+    child.expect_exact("Write the report to files?")
     transcript += child.before or ""
-    child.send("no" + ENTER)
+    child.send("-" + ENTER)
     # Defaults with realtime latency need no distributed framework: no starter to offer.
     child.expect_exact("Nothing to scaffold for 'neither yet'")
     child.expect(pexpect.EOF)
@@ -544,3 +646,145 @@ def test_an_answers_file_that_is_a_link_is_never_offered_for_overwriting(tmp_pat
     assert offered == [["other"]]
     assert chosen == tmp_path / "mine.yml"
     assert target.read_text(encoding="utf-8") == "kept\n"
+
+
+@pytest.mark.slow
+def test_finishing_early_when_offered_gives_the_verdict_with_defaults_for_the_rest(tmp_path: Path) -> None:
+    import re
+
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard"])
+    child.expect_exact(f"up to {len(BANK.questions)} questions about your system")  # not "a few"
+    for _ in range(40):  # the defaults, until the offer to finish
+        if child.expect_exact(["Finish now?", "(arrow keys, Enter)", "Enter keeps"]) == 0:
+            break
+        child.send(ENTER)
+    sentence = " ".join((child.before or "").split())
+    assert "alone or together, can change that. Finishing now uses their defaults." in sentence
+    last, total = map(int, re.findall(r"\((\d+)/(\d+)\)", sentence)[-1])
+    assert f"the remaining {total - last} questions" in sentence  # the count left is true
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(ENTER)  # Finish now (the default)
+    child.expect_exact("Your answers")
+    child.expect_exact("(arrow keys, Enter)")
+    child.expect_exact("Must work survive a crashed or absent worker and run later?  no")  # yes/no, not false
+    child.send(ENTER)  # Done
+    child.expect_exact("Verdict: Neither yet")
+    child.expect_exact("Write the report to files?")
+    child.expect_exact("(Space ticks, Enter writes)")
+    child.send(ENTER)  # Markdown
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    saved = (tmp_path / "answers.yml").read_text(encoding="utf-8")
+    assert "durable_work: no" in saved and "monitoring_ui: no" in saved  # asked, and never asked: the default
+    assert "| `monitoring_ui`: " in (tmp_path / "advisor-report.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_declining_to_finish_goes_on_to_the_next_question_and_the_counter_stays_true(tmp_path: Path) -> None:
+    import re
+
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard"], term="dumb")
+    counters: list[tuple[int, int]] = []
+    replies = {1: "relaxed", 3: "push"}  # live browsers make two more questions relevant
+    for _ in range(40):
+        index = child.expect_exact(["? for help", "Finish now?", "Type a number"])
+        if index == 2:
+            break
+        if index == 1:
+            child.send("continue" + ENTER)
+            continue
+        number, total = map(int, re.findall(r"\((\d+)/(\d+)\)", child.before or "")[-1])
+        counters.append((number, total))
+        child.send(replies.get(number, "") + ENTER)
+    child.send(ENTER)
+    child.expect_exact("Write the report to files?")
+    child.send("-" + ENTER)
+    child.expect(pexpect.EOF)
+    numbers = [number for number, _ in counters]
+    totals = [total for _, total in counters]
+    assert numbers == list(range(1, len(counters) + 1))  # declining went on to the next question
+    assert counters[-1][0] == counters[-1][1]  # the last question reads m/m
+    assert totals[3] == totals[2] + 2  # the prompt after the push answer shows the new m
+    assert set(totals[3:]) == {len(counters)}
+
+
+@pytest.mark.slow
+def test_several_report_formats_at_once_and_an_existing_report_file(tmp_path: Path) -> None:
+    import pexpect
+
+    (tmp_path / "advisor-report.md").write_text("mine", encoding="utf-8")
+    (tmp_path / "advisor-report.json").write_text("old", encoding="utf-8")
+    child = _spawn(tmp_path, ["wizard", "--defaults"])
+    child.expect_exact("Your answers")
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(ENTER)
+    child.expect_exact("(Space ticks, Enter writes)")
+    child.send(DOWN + " " + DOWN + DOWN + " " + ENTER)  # Markdown (ticked), HTML and JSON
+    child.expect_exact("advisor-report.md exists.")
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(ENTER)  # another name
+    child.expect_exact("Report file name:")
+    child.send(ENTER)  # the suggested advisor-report-2.md
+    child.expect_exact("advisor-report.json exists.")
+    child.expect_exact("(arrow keys, Enter)")
+    child.send(DOWN + ENTER)  # overwrite it
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert (tmp_path / "advisor-report.md").read_text(encoding="utf-8") == "mine"
+    assert (tmp_path / "advisor-report-2.md").read_text(encoding="utf-8").startswith("# Distribution decision")
+    assert (tmp_path / "advisor-report.html").read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert json.loads((tmp_path / "advisor-report.json").read_text(encoding="utf-8"))["recommendation"] == "neither"
+    for line in ("report written: advisor-report-2.md", "report written: advisor-report.html"):
+        assert line in (child.before or "")
+
+
+@pytest.mark.slow
+def test_a_dumb_terminal_takes_several_formats_comma_separated_and_help_says_why_it_matters(tmp_path: Path) -> None:
+    import pexpect
+
+    child = _spawn(tmp_path, ["wizard", "--defaults", "--review"], term="dumb")
+    child.expect_exact("? for help")
+    child.send("?" + ENTER)
+    child.expect_exact("Why it matters: Under 100 ms favours Crossbar.io and hybrid")
+    child.expect_exact("? for help")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child = _spawn(tmp_path, ["wizard", "--defaults", "--save-answers", "other.yml"], term="dumb")
+    child.expect_exact("Type a number")
+    child.send(ENTER)
+    child.expect_exact("Write the report to files?")
+    child.send("text, adr" + ENTER)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert (tmp_path / "advisor-report.txt").is_file()
+    assert "\nstatus: proposed\n" in (tmp_path / "adr-0001-distribution.md").read_text(encoding="utf-8")
+
+
+def test_ctrl_c_after_a_report_says_which_files_were_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    class Interrupted(Script):
+        def select(self, message: str, options: list[tuple[str, str]], default: str) -> str:
+            if message.startswith("Generate"):
+                raise KeyboardInterrupt
+            return super().select(message, options, default)
+
+    given = {**BANK.defaults(), "durable_work": True}
+    script = Interrupted([], ticks=[["text", "json"]])
+    code = wizard.run(RULESET, script, given, False, tmp_path / "answers.yml", False, False)
+    assert code == 130
+    assert capsys.readouterr().err.endswith(
+        "wizard cancelled; your answers so far are in "
+        f"{tmp_path / 'answers.yml'} (continue: advisor wizard --answers {tmp_path / 'answers.yml'}); "
+        "report written: advisor-report.txt, advisor-report.json; nothing else was written\n"
+    )
+    assert (tmp_path / "advisor-report.json").is_file()
