@@ -788,3 +788,19 @@ def test_ctrl_c_after_a_report_says_which_files_were_written(
         "report written: advisor-report.txt, advisor-report.json; nothing else was written\n"
     )
     assert (tmp_path / "advisor-report.json").is_file()
+
+
+def test_an_answer_the_user_gives_is_labelled_answered_even_when_it_equals_the_default() -> None:
+    from advisor.render import render
+
+    answered: set[str] = set()
+    # Every asked question gets the value shown, its default; latency came from --set or a file.
+    asked = wizard.ask_questions(BANK, Script([]), {"latency": "realtime"}, review_all=False, answered=answered)
+    result = advice.advise(RULESET, asked, frozenset(answered | {"latency"}))
+    rows = {line.split("`")[1]: line for line in render(result, "markdown").splitlines() if line.startswith("| `")}
+    assert "team_size" in answered
+    assert rows["team_size"].endswith("| **answered** |")
+    assert rows["latency"].endswith("| **answered** |")
+    unasked = [qid for qid in BANK.questions if qid not in answered and qid != "latency"]
+    assert unasked, "some question must stay unasked (ask_when) for the default label to be shown"
+    assert all(rows[qid].endswith("| default |") for qid in unasked)
