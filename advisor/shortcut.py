@@ -159,9 +159,66 @@ def steady(
     ruleset: RuleSet, answers: Mapping[str, Any], unknown: Collection[str], now: tuple[str, tuple[str, ...]]
 ) -> bool:
     """True when no single `unknown` answer, the others as they are, changes the outcome `now`."""
-    for qid in unknown:
-        question = ruleset.questions.questions[qid]
-        for value in candidates(ruleset, question, answers[qid]):
-            if outcome_of(ruleset, {**answers, qid: value}) != now:
-                return False
-    return True
+    return not any(changes_alone(ruleset, answers, ruleset.questions.questions[qid], now) for qid in unknown)
+
+
+# The bank's first questions matter to everyone and always come first, in its order (docs/formats.md).
+FIRST_IN_ORDER = 4
+
+
+def next_question(
+    ruleset: RuleSet, answers: Mapping[str, Any], remaining: list[Question], open_ids: Collection[str]
+) -> Question:
+    """The question to ask next: after the first four, the one whose answer can still move the
+    most points (or decide a requirement), so the finish offer comes as early as it truthfully can.
+
+    `open_ids` are the questions not yet answered. A question whose `ask_when` tests an open
+    question waits for it; ties keep the bank's order.
+    """
+    order = list(ruleset.questions.questions)
+    if any(order.index(question.id) < FIRST_IN_ORDER for question in remaining):
+        return remaining[0]
+    ready = [question for question in remaining if not (mentions(question.ask_when) & set(open_ids))]
+    if not ready:
+        return remaining[0]
+    stakes = at_stake(ruleset, answers, open_ids)
+    # Tried on rules/scenarios.yaml: weighing by points at stake asks 13 questions on average before
+    # the offer (the bank's order: 19); preferring questions that flip the verdict alone asked 12.5
+    # but more than the bank's order for a fifth of the profiles.
+    return max(ready, key=lambda question: (stakes.get(question.id, 0), -order.index(question.id)))
+
+
+def changes_alone(
+    ruleset: RuleSet, answers: Mapping[str, Any], question: Question, now: tuple[str, tuple[str, ...]]
+) -> bool:
+    """Whether some answer to `question`, the others as they are, changes the outcome `now`."""
+    values = candidates(ruleset, question, answers[question.id])
+    return any(outcome_of(ruleset, {**answers, question.id: value}) != now for value in values)
+
+
+def at_stake(ruleset: RuleSet, answers: Mapping[str, Any], open_ids: Collection[str]) -> dict[str, int]:
+    """Per open question, the points of the undetermined rules that test it; a requirement counts
+    as more than any score, since it can rule an option out."""
+    stakes: dict[str, int] = {}
+    for rule, _ in ruleset.compiled:
+        if truth(rule.when, answers, open_ids) is not None:
+            continue
+        weight = sum(abs(points) for points in rule.effects.values()) + (REQUIREMENT_STAKE if rule.excludes else 0)
+        for qid in mentions(rule.when) & set(open_ids):
+            stakes[qid] = stakes.get(qid, 0) + weight
+    return stakes
+
+
+# A requirement can rule an option out, which outweighs any score: it is weighed above every rule's points.
+REQUIREMENT_STAKE = 100
+
+
+def mentions(condition: Condition | None) -> set[str]:
+    """The question ids a condition tests."""
+    if condition is None:
+        return set()
+    if isinstance(condition, Test):
+        return {condition.question.id}
+    if isinstance(condition, Not):
+        return mentions(condition.part)
+    return set().union(*(mentions(part) for part in condition.parts))

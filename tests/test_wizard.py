@@ -88,8 +88,9 @@ def test_the_wizard_offers_to_finish_once_nothing_left_can_change_the_verdict() 
     assert script.selects == ["Finish now?"]
     assert 0 < asked < total
     assert script.told[-1] == (
-        f"The verdict is Neither yet, and every option meets the stated needs; no answers to the remaining "
-        f"{total - asked} questions, alone or together, can change that. Finishing now uses their defaults."
+        f"The verdict is Neither yet, and every option meets the stated needs; no single answer to the remaining "
+        f"{total - asked} questions changes that on its own (the others at their defaults). "
+        "Finishing now uses their defaults."
     )
     assert answers == everything  # the rest keep their defaults
 
@@ -804,3 +805,73 @@ def test_an_answer_the_user_gives_is_labelled_answered_even_when_it_equals_the_d
     unasked = [qid for qid in BANK.questions if qid not in answered and qid != "latency"]
     assert unasked, "some question must stay unasked (ask_when) for the default label to be shown"
     assert all(rows[qid].endswith("| default |") for qid in unasked)
+
+
+class Profile(Script):
+    """An asker that answers each question from a full answer set, BACK once after `back_after` answers."""
+
+    def __init__(self, answers: dict[str, Any], back_after: int = 0) -> None:
+        super().__init__([])
+        self.answers = answers
+        self.back_after = back_after
+
+    def ask(self, question: Question, step: wizard.Step) -> Any:
+        self.asked.append((question.id, step.number, step.total))
+        if len(self.asked) == self.back_after + 1 and self.back_after:
+            return wizard.BACK
+        return self.answers[question.id]
+
+
+def _profile(name: str) -> dict[str, Any]:
+    return advice.resolve_answers(BANK, ROOT / "generated_examples" / "answers" / f"{name}.yml", [])
+
+
+def _offer_point_in_bank_order(full: dict[str, Any]) -> int:
+    """How many questions the bank's fixed order needs before nothing left can change the verdict."""
+    from advisor import shortcut
+
+    answers, count = BANK.defaults(), 0
+    for index, (qid, question) in enumerate(BANK.questions.items()):
+        if not BANK.relevant(question, answers):
+            continue  # skipped by its ask_when, as the wizard skips it
+        answers[qid], count = full[qid], count + 1
+        if shortcut.outlook(RULESET, answers, list(BANK.questions)[index + 1 :]).proof != "open":
+            return count
+    return count
+
+
+@pytest.mark.parametrize("name", ["orders-worker", "live-board", "import-tracker"])
+def test_after_the_first_four_the_wizard_asks_what_can_still_change_the_verdict(name: str) -> None:
+    full = _profile(name)
+    script = Profile(full)
+    answers = wizard.ask_questions(BANK, script, {}, review_all=False, ruleset=RULESET)
+    asked = [qid for qid, _, _ in script.asked]
+    assert asked[:4] == list(BANK.questions)[:4]
+    assert script.selects == ["Finish now?"]
+    assert len(asked) <= _offer_point_in_bank_order(full)
+    assert advice.advise(RULESET, answers).verdict.recommendation == advice.advise(RULESET, full).verdict.recommendation
+
+
+def test_asking_what_can_still_change_the_verdict_first_shortens_sessions() -> None:
+    from advisor import resources, rule_lint
+
+    scenarios = rule_lint.load_scenarios(resources.rules_dir() / "scenarios.yaml", BANK)
+    assert len(scenarios) > 20
+    ordered = bank_order = 0
+    for scenario in scenarios:
+        full = {**BANK.defaults(), **scenario.answers}
+        script = Profile(full)
+        wizard.ask_questions(BANK, script, {}, review_all=False, ruleset=RULESET)
+        ordered += len(script.asked)
+        bank_order += _offer_point_in_bank_order(full)
+    # Measured when written: 13.1 questions on average against 19.1 in the bank's order.
+    assert ordered < 0.8 * bank_order
+
+
+def test_back_returns_to_the_question_it_left_when_the_order_follows_the_answers() -> None:
+    script = Profile(_profile("import-tracker"), back_after=6)
+    wizard.ask_questions(BANK, script, {}, review_all=False, ruleset=RULESET)
+    asked = [qid for qid, _, _ in script.asked]
+    # The sixth answer was given, the seventh prompt answered BACK: the sixth question comes again.
+    assert asked[6] != asked[5]
+    assert asked[7] == asked[5]

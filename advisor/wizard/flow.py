@@ -1,8 +1,9 @@
 """The wizard's flow: asking the question bank, offering to finish early, the summary, the session.
 
-Pure logic over an `Asker`, so it is tested with a scripted asker. Questions come in the
-bank's order (the four that matter to everyone first), skipping those whose `ask_when` does
-not hold and those the user prefilled (unless reviewing). Invalid input is re-asked with the
+Pure logic over an `Asker`, so it is tested with a scripted asker. The bank's first four
+questions (those that matter to everyone) come first, then the one whose answer can still
+move the verdict most (advisor.shortcut), skipping those whose `ask_when` does not hold and
+those the user prefilled (unless reviewing). Invalid input is re-asked with the
 allowed values; after MAX_TRIES failures on one question the wizard stops with exit 2, so no
 scripted input can loop forever (viewing the help starts the count again: a person reading
 it is not stuck).
@@ -57,6 +58,7 @@ def ask_questions(
     asked: list[str] = []
     offering = ruleset  # None once declined: the offer is made once
     went_back = False
+    back_to: str | None = None
     while True:
         remaining = [q for q in to_ask(bank, answers, pending) if q.id not in asked]
         if not remaining:
@@ -69,21 +71,39 @@ def ask_questions(
                 return answers
             if finish is not None:
                 offering = None
-        question = remaining[0]
+        question = _pick(ruleset, answers, remaining, [qid for qid in pending if qid not in asked], back_to)
         # m counts the questions this session will ask given the answers so far, so the last one reads m/m.
         total = len(asked) + len(remaining)
         value = ask_one(question, Step(len(asked) + 1, total, answers[question.id], bool(asked)), asker)
         went_back = value == BACK
         if went_back:
+            back_to = asked.pop()
             if answered is not None:
-                answered.discard(asked[-1])
-            asked.pop()
+                answered.discard(back_to)
             continue
+        back_to = None
         answers[question.id] = value
         asked.append(question.id)
         if answered is not None:
             answered.add(question.id)
         keep(answers)
+
+
+def _pick(
+    ruleset: RuleSet | None,
+    answers: dict[str, Any],
+    remaining: list[Question],
+    open_ids: list[str],
+    back_to: str | None,
+) -> Question:
+    """Back goes to the question it left; otherwise, with rules to weigh them, the question that
+    can still change the most (advisor.shortcut), else the bank's order."""
+    for question in remaining:
+        if question.id == back_to:
+            return question
+    if ruleset is None:
+        return remaining[0]
+    return shortcut.next_question(ruleset, answers, remaining, open_ids)
 
 
 def offer_to_finish(
