@@ -3,7 +3,7 @@
 A YAML file (`version: 1`, `services: [{name, answers}]`) or a CSV file (a `name` column and
 one column per question id; an empty cell takes the default). A bad row is reported by its
 row and column; the command writes nothing then, unless `--skip-bad` asks for the others'
-verdicts (advisor.cli).
+verdicts (`recommend_all`).
 """
 
 from __future__ import annotations
@@ -12,17 +12,23 @@ import csv
 import io
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from advisor import answers as answers_mod
 from advisor import engine, schema
-from advisor.errors import DataError, Problem
+from advisor.errors import DataError, InputError, Problem
 from advisor.questions import QuestionBank
+from advisor.render import Format, one_of
 from advisor.rules import OPTIONS, RuleSet
 from advisor.validation import suggest
 from advisor.yamlsrc import MAX_BYTES, decode_utf8, load_file
+
+# A portfolio is a table: text for people, JSON lines or CSV for programs.
+FORMATS = (Format.text, Format.json, Format.csv)
+NOT_WRITTEN = "nothing written; fix the rows above, or pass --skip-bad to write the others' verdicts"
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,22 @@ class Outcome:
 
     name: str
     verdict: engine.Verdict
+
+
+def recommend_all(path: Path, ruleset: RuleSet, fmt: Format, skip_bad: bool, write: Callable[[str], None]) -> None:
+    """One verdict per service, given to `write`. A bad row stops the run before anything is
+    written (DataError, exit 2); with `skip_bad` the good rows' verdicts are written, then the
+    bad rows reported, still as an error."""
+    if fmt not in FORMATS:
+        raise InputError(f"--batch writes {one_of(FORMATS)}, not {fmt}")
+    services, problems = load(path, ruleset.questions)
+    if problems and not skip_bad:
+        # README: problems are reported before anything is written; a partial table written
+        # over last week's out.csv would pass for the whole portfolio.
+        raise DataError(problems, NOT_WRITTEN)
+    write(render(decide_all(ruleset, services), fmt))
+    if problems:
+        raise DataError(problems)
 
 
 def load(path: Path, bank: QuestionBank) -> tuple[list[Service], list[Problem]]:

@@ -7,13 +7,11 @@ No `from __future__ import annotations` here: Typer reads every command's annota
 string annotations cost it an eval each, which doubled the time to build a command.
 """
 
-import json
 import os
 import sys
 from collections.abc import Callable
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import click
 import typer
@@ -32,7 +30,8 @@ from advisor.errors import (
     printable,
 )
 from advisor.files import write_atomically
-from advisor.render import DecisionRecord, render
+from advisor.render import FORMATS, LISTING_FORMATS, DecisionRecord, Format, one_of, render
+from advisor.rules import STACKS
 
 CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 
@@ -101,59 +100,90 @@ rules_app = typer.Typer(cls=SuggestingGroup, help="Browse and check the rules.",
 _state = {"debug": False}
 
 
-class TextOrJson(StrEnum):
-    text = "text"
-    json = "json"
-
-
-class ReportFormat(StrEnum):
-    text = "text"
-    markdown = "markdown"
-    html = "html"
-    json = "json"
-    adr = "adr"
-    csv = "csv"
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"advisor {__version__}")
         raise typer.Exit(0)
 
 
-AnswersOpt = typer.Option(None, "--answers", help="Answers file (version: 1).", dir_okay=False)
-SetOpt = typer.Option(
-    [], "--set", help="ID=VALUE; repeatable; wins over --answers.", autocompletion=completion.answer_settings
-)
-DefaultsOpt = typer.Option(False, "--defaults", help="Take the default for every answer not given.")
-RulesOpt = typer.Option([], "--rules", help="Extra or overriding rule files (a directory or file); repeatable.")
-PrefillOpt = typer.Option(None, "--answers", help="Prefill from this answers file.", dir_okay=False)
-WizardDefaultsOpt = typer.Option(False, "--defaults", help="Take the defaults; go straight to the summary.")
-ReviewOpt = typer.Option(False, "--review", help="Ask every question, prefilled ones included.")
-SaveAnswersOpt = typer.Option(
-    None,
-    "--save-answers",
-    help="The answers file the wizard keeps as you go (default answers.yml; asks before overwriting).",
-)
-AcceptOpt = typer.Option(
-    False,
-    "--accept",
-    help="Write the decision record (ADR) as accepted, dated the day it is written; by default it is proposed.",
-)
+# Every option and argument, declared once (Typer's Annotated style) and used by each command
+# that takes it; a default, where there is one, is written in the signature.
+VersionOpt = Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+AnswersOpt = Annotated[Path | None, typer.Option("--answers", help="Answers file (version: 1).", dir_okay=False)]
+PrefillOpt = Annotated[Path | None, typer.Option("--answers", help="Prefill from this answers file.", dir_okay=False)]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="ID=VALUE; repeatable; wins over --answers.", autocompletion=completion.answer_settings),
+]
+DefaultsOpt = Annotated[bool, typer.Option("--defaults", help="Take the default for every answer not given.")]
+WizardDefaultsOpt = Annotated[bool, typer.Option("--defaults", help="Take the defaults; go straight to the summary.")]
+ReviewOpt = Annotated[bool, typer.Option("--review", help="Ask every question, prefilled ones included.")]
+SaveAnswersOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--save-answers",
+        help="The answers file the wizard keeps as you go (default answers.yml; asks before overwriting).",
+    ),
+]
+RulesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", help="Extra or overriding rule files (a directory or file); repeatable."),
+]
+AcceptOpt = Annotated[
+    bool,
+    typer.Option(
+        "--accept",
+        help="Write the decision record (ADR) as accepted, dated the day it is written; by default it is proposed.",
+    ),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format (csv: with --batch).")]
+# The same formats, narrowed to what a listing writes; click names the valid ones on a mistake.
+ListingFormatOpt = Annotated[
+    Format,
+    typer.Option("--format", help="Output format.", click_type=click.Choice([fmt.value for fmt in LISTING_FORMATS])),
+]
+OutputOpt = Annotated[Path | None, typer.Option("--output", help="Write to this file instead of stdout.")]
+ForceOutputOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing --output file.")]
+DateOpt = Annotated[str | None, typer.Option("--date", help="Report date (YYYY-MM-DD) for reproducible output.")]
+BatchOpt = Annotated[
+    Path | None, typer.Option("--batch", help="A portfolio: YAML or CSV of named answer sets.", dir_okay=False)
+]
+ProjectOpt = Annotated[
+    str | None,
+    typer.Option("--project", metavar="NAME", help="The project the decision record (--format adr) is about."),
+]
+SkipBadOpt = Annotated[
+    bool,
+    typer.Option("--skip-bad", help="With --batch: write the good rows' verdicts despite bad rows (still exit 2)."),
+]
+NewDirArg = Annotated[Path, typer.Argument(metavar="DIR", help="Where to create the project.")]
+StackOpt = Annotated[
+    str | None, typer.Option("--stack", help="Override the verdict.", click_type=click.Choice(list(STACKS)))
+]
+NameOpt = Annotated[str | None, typer.Option("--name", help="Project name (default: DIR's name).")]
+ForceDirOpt = Annotated[bool, typer.Option("--force", help="Add the files to a non-empty DIR.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the file tree; write nothing.")]
+ProjectDirArg = Annotated[Path, typer.Argument(metavar="[DIR]", help="A project made by advisor new.")]
+ExitCodeOpt = Annotated[bool, typer.Option("--exit-code", help="Exit 1 when the verdict no longer holds.")]
+RuleIdArg = Annotated[str, typer.Argument(metavar="ID", autocompletion=completion.rule_ids)]
+RuleFilesArg = Annotated[
+    list[Path] | None, typer.Argument(help="Rule files or directories (default: the shipped rules).")
+]
 
 
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    answers: Path | None = PrefillOpt,
-    set_: list[str] = SetOpt,
-    defaults: bool = WizardDefaultsOpt,
-    review_all: bool = ReviewOpt,
-    save_answers: Path | None = SaveAnswersOpt,
-    rules: list[Path] = RulesOpt,
-    accept: bool = AcceptOpt,
+    version: VersionOpt = False,
+    debug: DebugOpt = False,
+    answers: PrefillOpt = None,
+    set_: SetOpt = None,
+    defaults: WizardDefaultsOpt = False,
+    review_all: ReviewOpt = False,
+    save_answers: SaveAnswersOpt = None,
+    rules: RulesOpt = None,
+    accept: AcceptOpt = False,
 ) -> None:
     """Run the wizard when no command is given (the wizard's options work here too)."""
     _state["debug"] = debug
@@ -176,77 +206,44 @@ def root(
 
 @_command("recommend")
 def recommend(
-    answers: Path | None = AnswersOpt,
-    set_: list[str] = SetOpt,
-    defaults: bool = DefaultsOpt,
-    output_format: ReportFormat = typer.Option(ReportFormat.text, "--format", help="Output format."),
-    output: Path | None = typer.Option(None, "--output", help="Write to this file instead of stdout."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing --output file."),
-    date: str | None = typer.Option(None, "--date", help="Report date (YYYY-MM-DD) for reproducible output."),
-    rules: list[Path] = RulesOpt,
-    batch: Path | None = typer.Option(
-        None, "--batch", help="A portfolio: YAML or CSV of named answer sets.", dir_okay=False
-    ),
-    project: str | None = typer.Option(
-        None, "--project", metavar="NAME", help="The project the decision record (--format adr) is about."
-    ),
-    accept: bool = AcceptOpt,
-    skip_bad: bool = typer.Option(
-        False, "--skip-bad", help="With --batch: write the good rows' verdicts despite bad rows (still exit 2)."
-    ),
+    answers: AnswersOpt = None,
+    set_: SetOpt = None,
+    defaults: DefaultsOpt = False,
+    output_format: FormatOpt = Format.text,
+    output: OutputOpt = None,
+    force: ForceOutputOpt = False,
+    date: DateOpt = None,
+    rules: RulesOpt = None,
+    batch: BatchOpt = None,
+    project: ProjectOpt = None,
+    accept: AcceptOpt = False,
+    skip_bad: SkipBadOpt = False,
 ) -> int:
     """Print a verdict for the given answers, with reasons, flips and caveats."""
     _check_date(date)
-    record = _decision_record(output_format, project, accept, answers)
+    # The answers file the next steps name: the one given, so that they can be run as shown.
+    record = DecisionRecord.from_options(output_format, project, accept, str(answers) if answers else None)
     if batch is not None:
-        return _recommend_batch(batch, answers, output_format.value, output, force, rules, skip_bad)
+        return _recommend_batch(batch, answers, output_format, output, force, rules or [], skip_bad)
     if skip_bad:
         raise InputError("--skip-bad goes with --batch: it skips a portfolio's bad rows")
-    if output_format == ReportFormat.csv:
-        raise InputError("--format csv is for --batch; use text, markdown, html, json or adr")
-    result = _advice_from_options(answers, set_, defaults, rules)
+    if output_format not in FORMATS:
+        raise InputError(f"--format {output_format} is for --batch; use {one_of(FORMATS)}")
+    result = _advice_from_options(answers, set_ or [], defaults, rules or [])
     color = output is None and _wants_color()
-    _emit(render(result, output_format.value, date, color, record), output, force)
+    _emit(render(result, output_format, date, color, record), output, force)
     return 0
 
 
-def _decision_record(
-    output_format: ReportFormat, project: str | None, accept: bool, answers: Path | None
-) -> "DecisionRecord":
-    """The ADR's project and status (refused for other formats, which would silently ignore them),
-    and the answers file the next steps name: the one given, so that they can be run as shown."""
-    if output_format != ReportFormat.adr and (project is not None or accept):
-        flag = "--project" if project is not None else "--accept"
-        raise InputError(f"{flag} is for the decision record: add --format adr")
-    if project is not None and not project.strip():
-        raise InputError("--project NAME is empty: give the project's name, or leave --project out")
-    return DecisionRecord(project.strip() if project else None, accept, str(answers) if answers else None)
-
-
 def _recommend_batch(
-    path: Path, answers: Path | None, fmt: str, output: Path | None, force: bool, rules: list[Path], skip_bad: bool
+    path: Path, answers: Path | None, fmt: Format, output: Path | None, force: bool, rules: list[Path], skip_bad: bool
 ) -> int:
-    """One verdict per service. A bad row stops the run before anything is written (exit 2);
-    with --skip-bad the good rows' verdicts are written, the bad rows reported, and it still exits 2."""
     from advisor import batch
 
     if answers is not None:
         raise InputError("--batch and --answers do not go together: the batch file holds the answers")
-    if fmt not in ("text", "json", "csv"):
-        raise InputError(f"--batch writes text, json or csv, not {fmt}")
-    ruleset = advice.load_ruleset(rules)
-    services, problems = batch.load(path, ruleset.questions)
-    if problems and not skip_bad:
-        # README: problems are reported before anything is written; a partial table written
-        # over last week's out.csv would pass for the whole portfolio.
-        raise DataError(problems, _NOT_WRITTEN)
-    _emit(batch.render(batch.decide_all(ruleset, services), fmt), output, force)
-    if problems:
-        raise DataError(problems)
+    batch.recommend_all(path, advice.load_ruleset(rules), fmt, skip_bad, lambda text: _emit(text, output, force))
     return 0
-
-
-_NOT_WRITTEN = "nothing written; fix the rows above, or pass --skip-bad to write the others' verdicts"
 
 
 def _advice_from_options(answers: Path | None, sets: list[str], defaults: bool, rules: list[Path]) -> advice.Advice:
@@ -284,71 +281,47 @@ def _emit(text: str, output: Path | None, force: bool) -> None:
     typer.echo(f"wrote {output}", err=True)
 
 
-class Stack(StrEnum):
-    celery = "celery"
-    crossbar = "crossbar"
-    hybrid = "hybrid"
-
-
 @_command("new")
 def new(
-    directory: Path = typer.Argument(..., metavar="DIR", help="Where to create the project."),
-    answers: Path | None = AnswersOpt,
-    set_: list[str] = SetOpt,
-    defaults: bool = DefaultsOpt,
-    rules: list[Path] = RulesOpt,
-    stack: Stack | None = typer.Option(None, "--stack", help="Override the verdict."),
-    name: str | None = typer.Option(None, "--name", help="Project name (default: DIR's name)."),
-    force: bool = typer.Option(False, "--force", help="Add the files to a non-empty DIR."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the file tree; write nothing."),
-    accept: bool = AcceptOpt,
+    directory: NewDirArg,
+    answers: AnswersOpt = None,
+    set_: SetOpt = None,
+    defaults: DefaultsOpt = False,
+    rules: RulesOpt = None,
+    stack: StackOpt = None,
+    name: NameOpt = None,
+    force: ForceDirOpt = False,
+    dry_run: DryRunOpt = False,
+    accept: AcceptOpt = False,
 ) -> int:
     """Create the starter project for the verdict, with its decision record."""
     from advisor import scaffold
-    from advisor.render import view
 
-    view.source_date_epoch()  # the decision record's date: a bad SOURCE_DATE_EPOCH stops us before any file
-    result = _advice_from_options(answers, set_, defaults, rules)
-    chosen = stack.value if stack else result.verdict.recommendation
-    if chosen == "neither":
-        raise InputError(scaffold.NOTHING_TO_SCAFFOLD)
-    plan = scaffold.plan(directory, name, chosen, force, accepted=accept)
-    if dry_run:
-        typer.echo(f"would create {directory} ({chosen}):")
-        for path in scaffold.dry_run(plan, result):
-            typer.echo(f"  {path}")
-        return 0
-    files = scaffold.generate(plan, result)
-    typer.echo(f"created {directory}: {chosen} starter, {len(files)} files")
-    typer.echo(f"  decision record: {directory}/{scaffold.adr_path(chosen)}")
-    typer.echo(f"  run it:  cd {directory} && bash scripts/run")
-    typer.echo(f"  test it: cd {directory} && bash scripts/test")
+    result = _advice_from_options(answers, set_ or [], defaults, rules or [])
+    for line in scaffold.new(directory, result, stack, name, force, dry_run, accept):
+        typer.echo(line)
     return 0
 
 
 @_command("check")
-def check(
-    directory: Path = typer.Argument(Path("."), metavar="[DIR]", help="A project made by advisor new."),
-    rules: list[Path] = RulesOpt,
-    exit_code: bool = typer.Option(False, "--exit-code", help="Exit 1 when the verdict no longer holds."),
-) -> int:
+def check(directory: ProjectDirArg = Path("."), rules: RulesOpt = None, exit_code: ExitCodeOpt = False) -> int:
     """Re-evaluate a project's saved answers with the current rules."""
     from advisor import project_check
 
-    drift = project_check.check(directory, advice.load_ruleset(rules))
+    drift = project_check.check(directory, advice.load_ruleset(rules or []))
     sys.stdout.write(project_check.render(drift, directory))
     return 1 if exit_code and not drift.holds else 0
 
 
 @_command("wizard")
 def wizard(
-    answers: Path | None = PrefillOpt,
-    set_: list[str] = SetOpt,
-    defaults: bool = WizardDefaultsOpt,
-    review_all: bool = ReviewOpt,
-    save_answers: Path | None = SaveAnswersOpt,
-    rules: list[Path] = RulesOpt,
-    accept: bool = AcceptOpt,
+    answers: PrefillOpt = None,
+    set_: SetOpt = None,
+    defaults: WizardDefaultsOpt = False,
+    review_all: ReviewOpt = False,
+    save_answers: SaveAnswersOpt = None,
+    rules: RulesOpt = None,
+    accept: AcceptOpt = False,
 ) -> int:
     """Ask the questions, show the verdict, offer the report and the starter."""
     from advisor import wizard as wiz
@@ -358,8 +331,8 @@ def wizard(
             "stdin is not a terminal, so the wizard will not prompt; pass the answers instead: "
             "advisor recommend --answers FILE (or --set ID=VALUE, --defaults)"
         )
-    ruleset = advice.load_ruleset(rules)
-    named = advice.given_answers(ruleset.questions, answers, set_)
+    ruleset = advice.load_ruleset(rules or [])
+    named = advice.given_answers(ruleset.questions, answers, set_ or [])
     given = {**(ruleset.questions.defaults() if defaults else {}), **named}
     asker = wiz.terminal_asker(os.environ.get("TERM", ""))
     path = save_answers or Path(wiz.ANSWERS_FILE)
@@ -367,96 +340,42 @@ def wizard(
 
 
 @_command("questions")
-def questions(output_format: TextOrJson = typer.Option(TextOrJson.text, "--format")) -> int:
+def questions(output_format: ListingFormatOpt = Format.text) -> int:
     """List the question bank: ids, allowed values, defaults and help."""
-    from advisor import answers as answers_mod
+    from advisor.render import catalog
 
     bank = advice.load_bank()
-    if output_format == TextOrJson.json:
-        rows = [_question_row(q) for q in bank.questions.values()]
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-        return 0
-    for question in bank.questions.values():
-        default = answers_mod.as_text(question.default)
-        typer.echo(f"{question.id} ({question.type}; default {default})")
-        typer.echo(f"  {question.prompt}")
-        typer.echo(f"  allowed: {question.allowed()}")
-        typer.echo(f"  {question.help}")
-        typer.echo(f"  why it matters: {question.matters}\n")
+    sys.stdout.write(catalog.questions_json(bank) if output_format == Format.json else catalog.questions_text(bank))
     return 0
-
-
-def _question_row(question: Any) -> dict[str, Any]:
-    row = {
-        "id": question.id,
-        "type": question.type,
-        "prompt": question.prompt,
-        "help": question.help,
-        "matters": question.matters,
-        "default": question.default,
-    }
-    if question.type == "choice":
-        row["choices"] = [{"value": c.value, "label": c.label} for c in question.choices]
-    if question.type == "int":
-        row["min"], row["max"] = question.minimum, question.maximum
-    return row
 
 
 _COMMANDS["rules"] = rules_app
 
 
 @rules_app.command("list")
-def rules_list(rules: list[Path] = RulesOpt) -> int:
+def rules_list(rules: RulesOpt = None) -> int:
     """List every rule: id, kind, effects and title."""
-    for rule in advice.load_ruleset(rules).rules:
-        effects = " ".join(f"{k}{v:+d}" for k, v in rule.effects.items()) or _kind_summary(rule)
-        typer.echo(f"{rule.id:<40} {effects:<28} {rule.title}")
+    from advisor.render import catalog
+
+    sys.stdout.write(catalog.rules_table(advice.load_ruleset(rules or []).rules))
     return 0
 
 
-def _kind_summary(rule: Any) -> str:
-    if rule.is_requirement:
-        return "requirement: rules out " + ",".join(rule.excludes)
-    return f"caveat ({rule.severity})"
-
-
 @rules_app.command("show")
-def rules_show(
-    rule_id: str = typer.Argument(..., metavar="ID", autocompletion=completion.rule_ids), rules: list[Path] = RulesOpt
-) -> int:
+def rules_show(rule_id: RuleIdArg, rules: RulesOpt = None) -> int:
     """Show one rule in full."""
-    from advisor.conditions import describe
-    from advisor.validation import suggest
+    from advisor.render import catalog
 
-    ruleset = advice.load_ruleset(rules)
-    rule = ruleset.get(rule_id)
-    if rule is None:
-        raise InputError(f"no rule '{rule_id}' ({suggest(rule_id, [r.id for r in ruleset.rules])})")
-    typer.echo(f"{rule.id}: {rule.title}")
-    typer.echo(f"  kind: {rule.kind}    defined at: {rule.location}")
-    typer.echo("  effects: " + (", ".join(f"{k} {v:+d}" for k, v in rule.effects.items()) or "none (caveat)"))
-    if rule.is_caveat:
-        typer.echo(f"  severity: {rule.severity}")
-        typer.echo("  shown when the verdict is: " + ", ".join(rule.applies_to))
-    if rule.is_requirement:
-        typer.echo("  rules out: " + ", ".join(rule.excludes))
-    typer.echo("  when:")
-    for line in describe(rule.when, "    "):
-        typer.echo(line)
-    typer.echo(f"  because: {' '.join(rule.because.split())}")
-    for source in rule.sources:
-        typer.echo(f"  source: {source}")
+    sys.stdout.write(catalog.rule_detail(advice.load_ruleset(rules or []).find(rule_id)))
     return 0
 
 
 @rules_app.command("lint")
-def rules_lint(
-    paths: list[Path] = typer.Argument(None, help="Rule files or directories (default: the shipped rules)."),
-) -> int:
+def rules_lint(paths: RuleFilesArg = None) -> int:
     """Validate rule files, run their cases, and check the scenarios."""
     from advisor import rule_lint
 
-    report = rule_lint.lint(advice.load_bank(), list(paths or []))
+    report = rule_lint.lint(advice.load_bank(), paths or [])
     typer.echo(f"ok: {report.rules} rules in {report.files} files, {report.cases} cases, {report.scenarios} scenarios")
     return 0
 

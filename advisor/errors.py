@@ -19,7 +19,6 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda match: repr(match.group())[1:-1], text)
 
 
-EXIT_OK = 0
 EXIT_RUNTIME = 1
 EXIT_INPUT = 2
 EXIT_REFUSED = 3

@@ -24,7 +24,6 @@ class Scenario:
     """A realistic profile with the verdict argued for from the sources (rules/scenarios.yaml)."""
 
     id: str
-    profile: str
     answers: dict[str, Any]
     expect: str
     argument: str
@@ -159,7 +158,6 @@ def _parse_scenario(checker: Checker, loc: tuple[Any, ...], bank: QuestionBank) 
     line, col = checker.doc.where(loc)
     return Scenario(
         item["id"] or "",
-        item["profile"] or "",
         given,
         item["expect"] or "",
         item["argument"] or "",

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from advisor.guide import Guide
 
 OPTIONS = ("celery", "crossbar", "hybrid", "neither")
+# What `advisor new` can make: every option but "neither yet", which needs no framework.
+STACKS = tuple(option for option in OPTIONS if option != "neither")
 OPTION_NAMES = {
     "celery": "Celery",
     "crossbar": "Crossbar.io",
@@ -79,8 +81,12 @@ class RuleSet(Record):
     questions: QuestionBank
     rules: tuple[Rule, ...]
 
-    def get(self, rule_id: str) -> Rule | None:
-        return next((rule for rule in self.rules if rule.id == rule_id), None)
+    def find(self, rule_id: str) -> Rule:
+        """The rule with this id; an unknown id is the user's error, with the nearest ids."""
+        rule = next((rule for rule in self.rules if rule.id == rule_id), None)
+        if rule is None:
+            raise InputError(f"no rule '{rule_id}' ({suggest(rule_id, [rule.id for rule in self.rules])})")
+        return rule
 
     @cached_property
     def compiled(self) -> tuple[tuple[Rule, Callable[[conditions.Answers], bool]], ...]:

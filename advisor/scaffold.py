@@ -28,8 +28,8 @@ from advisor import __version__, resources
 from advisor import answers as answers_mod
 from advisor.advice import Advice, to_json_data
 from advisor.errors import AdvisorError, InputError, RefusedError
+from advisor.rules import STACKS
 
-STACKS = ("celery", "crossbar", "hybrid")
 NOTHING_TO_SCAFFOLD = (
     "the verdict is 'neither yet': no stated need calls for a distributed framework, so there is "
     "nothing to scaffold; keep the work in your web app, its own background tasks and cron. "
@@ -233,11 +233,44 @@ def generate(plan_: Plan, advice: Advice) -> list[str]:
         _remove_quietly(staging)
 
 
+def new(
+    directory: Path,
+    advice: Advice,
+    stack: str | None,
+    name: str | None,
+    force: bool,
+    dry_run_only: bool,
+    accepted: bool,
+) -> list[str]:
+    """`advisor new`: the starter for the verdict (or the chosen stack), or with `dry_run_only`
+    the files it would hold; returns the lines that tell the user what was done."""
+    from advisor.render import view
+
+    view.source_date_epoch()  # the decision record's date: a bad SOURCE_DATE_EPOCH stops us before any file
+    chosen = stack or advice.verdict.recommendation
+    if chosen == "neither":
+        raise InputError(NOTHING_TO_SCAFFOLD)
+    plan_ = plan(directory, name, chosen, force, accepted=accepted)
+    if dry_run_only:
+        return [f"would create {directory} ({chosen}):", *(f"  {path}" for path in dry_run(plan_, advice))]
+    return created_lines(directory, chosen, len(generate(plan_, advice)))
+
+
+def created_lines(directory: Path, stack: str, files: int) -> list[str]:
+    """What was made and the two commands to try it, as `advisor new` prints them."""
+    return [
+        f"created {directory}: {stack} starter, {files} files",
+        f"  decision record: {directory}/{adr_path(stack)}",
+        f"  run it:  cd {directory} && bash scripts/run",
+        f"  test it: cd {directory} && bash scripts/test",
+    ]
+
+
 @contextmanager
 def _signals_raise() -> Iterator[None]:
     """Python's default SIGTERM and SIGHUP skip cleanup; raise instead so `finally` removes staging."""
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, _frame: Any) -> None:
         error = Terminated(f"{signal.Signals(signum).name}; nothing was written")
         error.exit_code = 128 + signum
         raise error

@@ -193,6 +193,37 @@ def test_questions_lists_every_core_question(run: Run) -> None:
     assert "durable_work (bool; default no)" in text.out  # the text reads yes/no, as the wizard asks
 
 
+def test_questions_writes_text_or_json_and_names_them_for_any_other_format(run: Run) -> None:
+    result = run("questions", "--format", "markdown")
+    assert (result.code, result.out) == (2, "")
+    assert "'markdown' is not one of 'text', 'json'" in result.err
+
+
+def test_every_report_format_is_a_choice_of_recommend_and_an_offer_of_the_wizard(run: Run) -> None:
+    from advisor.render import FORMATS, Format
+    from advisor.wizard.offers import REPORT_FORMATS
+
+    assert f"[{'|'.join(Format)}]" in run("recommend", "--help").out.replace("\n", "").replace(" ", "")
+    assert {fmt for fmt, _ in REPORT_FORMATS} == set(FORMATS)
+
+
+def test_new_offers_every_option_but_neither_as_a_stack(run: Run, tmp_path: Path) -> None:
+    result = run("new", str(tmp_path / "svc"), "--defaults", "--stack", "neither")
+    assert result.code == 2
+    assert "'neither' is not one of 'celery', 'crossbar', 'hybrid'" in result.err
+    assert not (tmp_path / "svc").exists()
+
+
+def test_rules_list_says_what_each_kind_of_rule_does(run: Run) -> None:
+    listing = run("rules", "list").out.splitlines()
+    requirement = next(line for line in listing if line.startswith("durable-work-needs-a-queue "))
+    caveat = next(line for line in listing if line.startswith("celery-broker-must-stay-private "))
+    assert "requirement: rules out " in requirement
+    assert "caveat (" in caveat
+    shown = run("rules", "show", "durable-work-needs-a-queue").out
+    assert "  effects: none\n" in shown and "  rules out: " in shown  # a requirement is no caveat
+
+
 def test_rules_list_and_show(run: Run) -> None:
     listing = run("rules", "list")
     first_id = listing.out.split()[0]

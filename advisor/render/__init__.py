@@ -3,18 +3,44 @@
 Text, Markdown, HTML and the decision record (ADR) all show one view model (render.view),
 computed once per report; JSON is the `advisor.recommendation/2` document (advice.to_json_data).
 Imports are lazy so that text and JSON never load Jinja, and JSON not even the view.
+`Format` declares every output format once: `FORMATS` here, `--format`'s choices, the subsets
+of `recommend --batch` and `advisor questions`, and the wizard's offers all come from it.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
+
+from advisor.errors import InputError
 
 if TYPE_CHECKING:
     from advisor.advice import Advice
 
-FORMATS = ("text", "markdown", "html", "json", "adr")
+
+class Format(StrEnum):
+    """Every output format advisor writes."""
+
+    text = "text"
+    markdown = "markdown"
+    html = "html"
+    json = "json"
+    adr = "adr"
+    csv = "csv"  # a portfolio's table only (recommend --batch): one answer set has no rows
+
+
+# What render() writes for one answer set.
+FORMATS = tuple(fmt for fmt in Format if fmt is not Format.csv)
+# What a listing (advisor questions) writes: for people, or for programs.
+LISTING_FORMATS = (Format.text, Format.json)
+
+
+def one_of(formats: tuple[Format, ...]) -> str:
+    """`text, json or csv`: the formats a command writes, for its error messages."""
+    names = [fmt.value for fmt in formats]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 @dataclass(frozen=True)
@@ -33,6 +59,17 @@ class DecisionRecord:
     @property
     def status(self) -> str:
         return "accepted" if self.accepted else "proposed"
+
+    @classmethod
+    def from_options(cls, fmt: Format, project: str | None, accept: bool, answers_file: str | None) -> DecisionRecord:
+        """The record for `recommend`'s options; --project and --accept are refused for other
+        formats, which would silently ignore them."""
+        if fmt != Format.adr and (project is not None or accept):
+            flag = "--project" if project is not None else "--accept"
+            raise InputError(f"{flag} is for the decision record: add --format adr")
+        if project is not None and not project.strip():
+            raise InputError("--project NAME is empty: give the project's name, or leave --project out")
+        return cls(project.strip() if project else None, accept, answers_file)
 
 
 def render(

@@ -6,23 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from advisor.errors import InputError
+from advisor.render import Format
 from advisor.wizard.askers import MAX_TRIES, Asker
 from advisor.wizard.flow import choose_path
 
-REPORT_FORMATS = [
-    ("markdown", "Markdown (advisor-report.md)"),
-    ("html", "HTML, one self-contained file (advisor-report.html)"),
-    ("adr", "Decision record, MADR 4 (adr-0001-distribution.md)"),
-    ("json", "JSON (advisor-report.json)"),
-    ("text", "plain text (advisor-report.txt)"),
-]
-REPORT_PATHS = {
-    "markdown": "advisor-report.md",
-    "html": "advisor-report.html",
-    "adr": "adr-0001-distribution.md",
-    "json": "advisor-report.json",
-    "text": "advisor-report.txt",
+# Each format render() writes, in the order a decider wants them offered: its label and file.
+REPORT_FILES = {
+    Format.markdown: ("Markdown", "advisor-report.md"),
+    Format.html: ("HTML, one self-contained file", "advisor-report.html"),
+    Format.adr: ("Decision record, MADR 4", "adr-0001-distribution.md"),
+    Format.json: ("JSON", "advisor-report.json"),
+    Format.text: ("plain text", "advisor-report.txt"),
 }
+REPORT_FORMATS = [(fmt.value, f"{label} ({path})") for fmt, (label, path) in REPORT_FILES.items()]
+REPORT_PATHS = {fmt.value: path for fmt, (_, path) in REPORT_FILES.items()}
 
 
 def show_summary(result: Any, color: bool) -> None:
