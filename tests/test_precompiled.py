@@ -63,7 +63,7 @@ def test_an_edited_rule_file_is_read_not_its_old_compilation(shipped: Path) -> N
         path.read_text(encoding="utf-8").replace("Celery beat runs cron", "EDITED beat runs cron"), encoding="utf-8"
     )
     assert precompiled.load_shipped() is None
-    assert advice.load_ruleset().get("beat-periodic-schedules").title.startswith("EDITED")  # type: ignore[union-attr]
+    assert advice.load_ruleset().find("beat-periodic-schedules").title.startswith("EDITED")
 
 
 def test_a_new_rule_file_is_read_not_its_old_compilation(shipped: Path) -> None:
@@ -73,7 +73,7 @@ def test_a_new_rule_file_is_read_not_its_old_compilation(shipped: Path) -> None:
         encoding="utf-8",
     )
     assert precompiled.load_shipped() is None
-    assert advice.load_ruleset().get("org-extra") is not None
+    assert advice.load_ruleset().find("org-extra").id == "org-extra"
 
 
 def test_rules_given_with_dash_dash_rules_are_always_read(shipped: Path, tmp_path: Path) -> None:
@@ -85,7 +85,7 @@ def test_rules_given_with_dash_dash_rules_are_always_read(shipped: Path, tmp_pat
         encoding="utf-8",
     )
     assert precompiled.load_shipped() is not None
-    assert advice.load_ruleset([org]).get("org-policy") is not None
+    assert advice.load_ruleset([org]).find("org-policy").id == "org-policy"
 
 
 def test_a_damaged_compilation_is_ignored(shipped: Path, tmp_path: Path) -> None:
@@ -93,4 +93,4 @@ def test_a_damaged_compilation_is_ignored(shipped: Path, tmp_path: Path) -> None
     stored_key = path.read_bytes().partition(b"\n")[0]
     path.write_bytes(stored_key + b"\nnot a pickle")
     assert precompiled.load_shipped() is None
-    assert advice.load_ruleset().get("beat-periodic-schedules") is not None
+    assert advice.load_ruleset().find("beat-periodic-schedules").id == "beat-periodic-schedules"
