@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 
 from advisor import advice
 from advisor.guide import Term, load_guide
-from advisor.render import DecisionRecord, render, templates, view
+from advisor.render import DecisionRecord, render, templates, text, view
 
 RULESET = advice.load_ruleset()
 EXAMPLES = {name: golden.EXAMPLES / "answers" / f"{name}.yml" for name in golden.EXPECTED}
@@ -140,6 +140,36 @@ def test_the_decisive_reasons_are_what_separates_the_top_two_not_the_heaviest_ru
     by_id = {rule.id: rule for rule in verdict.fired}
     gaps = [by_id[rule].effects.get("hybrid", 0) - by_id[rule].effects.get("celery", 0) for rule in reasons]
     assert gaps == sorted(gaps, reverse=True) and min(gaps) > 0
+
+
+def test_each_decisive_reason_says_in_words_what_it_is_worth() -> None:
+    result = example("import-tracker")
+    reasons = {reason.rule: reason for reason in view.build(result).reasons}
+    browser = reasons["celery-no-browser-protocol"]
+    assert browser.text == "Pages cannot call Celery; browser RPC needs a router or an API of your own"
+    assert browser.points == "3 points for Hybrid over Celery"
+    assert reasons["crossbar-wamp-router-live-messaging"].points == "2 points for Hybrid over Celery"
+    for fmt, report in every_format(result).items():
+        # One line of the report, with the short name: the long one is in the verdict above it.
+        assert "3 points for Hybrid over Celery; " in _flat(fmt, report), fmt
+        assert "points between them" not in report and "Hybrid (Celery + Crossbar.io) 0" not in report, fmt
+
+
+def test_the_terminal_first_screen_tells_each_caveat_by_its_first_sentence() -> None:
+    result = example("import-tracker")
+    model = view.build(result)
+    report = _flat("text", render(result, "text"))
+    flips, in_full = report.index("What would change it:"), report.index("Caveats in full:")
+    shortened = [caveat for caveat in model.caveats if not caveat.told_in_gist]
+    assert len(shortened) == 4
+    for caveat in shortened:
+        assert report.find(f"{caveat.title}. {caveat.gist} ({caveat.rule})") < flips, caveat.rule
+        assert report.find(" ".join(caveat.because.split())) > in_full, caveat.rule
+    assert len(render(result, "text").split("What would change it:")[0].splitlines()) < 65
+    # The wizard's closing screen has no details to point to: it tells each caveat in full.
+    closing = _flat("text", text.summary(result))
+    assert "Caveats in full" not in closing
+    assert all(" ".join(caveat.because.split()) in closing for caveat in model.caveats)
 
 
 def test_a_tie_says_what_decides_instead_of_listing_reasons() -> None:

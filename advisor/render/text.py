@@ -83,7 +83,8 @@ def summary(advice: Advice, color: bool = False) -> str:
     view = view_mod.build(advice, dated=False)
     seen = FirstUse()
     head = _head(view, seen)
-    return _join(head, [*first_screen(view, seen), _flips(view, seen)], Style(color))
+    # No details follow here, so each caveat is told in full on this screen.
+    return _join(head, [*first_screen(view, seen, gist=False), _flips(view, seen)], Style(color))
 
 
 def _head(view: View, seen: FirstUse) -> Section:
@@ -98,8 +99,8 @@ def _join(head: Section, sections: list[Section], style: Style) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def first_screen(view: View, seen: FirstUse) -> list[Section]:
-    return [_fit(view, seen), _reasons(view, seen), _caveats(view.caveats, bool(view.notes), seen)]
+def first_screen(view: View, seen: FirstUse, gist: bool = True) -> list[Section]:
+    return [_fit(view, seen), _reasons(view, seen), _caveats(view.caveats, bool(view.notes), seen, gist)]
 
 
 def _fit(view: View, seen: FirstUse) -> Section:
@@ -123,17 +124,18 @@ def _reasons(view: View, seen: FirstUse) -> Section:
     return "Decisive reasons:", lines
 
 
-def _caveats(caveats: tuple[Caveat, ...], notes: bool, seen: FirstUse) -> Section:
+def _caveats(caveats: tuple[Caveat, ...], notes: bool, seen: FirstUse, gist: bool) -> Section:
     if not caveats:
         rest = " (the notes are in the details)" if notes else ""
         return "Blocking and important caveats:", [f"  None applies to this verdict{rest}."]
-    # The first screen stays short: each caveat's title and first sentence; the rest is told
-    # once, in the details ("Caveats in full").
+    # The report's first screen stays short: each caveat's title and first sentence; the rest
+    # is told once, in the details ("Caveats in full").
     lines = []
     for caveat in caveats:
-        lines += _item(f"[{caveat.severity}] {caveat.title}. {caveat.gist} ({caveat.rule})", "!")
-        lines += _terms(seen, caveat.gist_terms)
-    if any(not caveat.told_in_gist for caveat in caveats):
+        because, terms = (caveat.gist, caveat.gist_terms) if gist else (caveat.because, caveat.terms)
+        lines += _item(f"[{caveat.severity}] {caveat.title}. {because} ({caveat.rule})", "!")
+        lines += _terms(seen, terms)
+    if gist and any(not caveat.told_in_gist for caveat in caveats):
         lines.append('  Each in full, with its source, under "Caveats in full" in the details.')
     return "Blocking and important caveats:", lines
 
