@@ -231,8 +231,10 @@ class TermFinder:
 
     def __call__(self, *texts: str) -> Terms:
         text = "\n".join(texts)
+        lowered = text.lower()
         found: list[tuple[int, int, guide.Term]] = []
-        for term in self.terms:
+        # A plain substring test first: most terms are absent, and it is much cheaper than a search.
+        for term in (term for term in self.terms if term.term.lower() in lowered):
             match = next((m for m in uses(self.patterns[term.term], text) if not _overlaps(m.span(), found)), None)
             if match:
                 found.append((match.start(), match.end(), term))
