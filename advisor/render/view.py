@@ -40,6 +40,12 @@ PROJECT_DIR = "my-service"
 POINTS = guide.Term("point", "each rule that applies adds or takes 1 to 3 points per option", "")
 Terms = tuple[guide.Term, ...]
 LICENCE_SOURCE = "https://github.com/crossbario/crossbar/blob/master/LICENSE"
+# The choice a decision record frames before its first item: its terms are explained there.
+CHOICE = (
+    "The team must choose between Celery (a distributed task queue), Crossbar.io (a WAMP router for routed "
+    "RPC and PubSub, browsers included), a hybrid of both, or neither yet (one process: the web "
+    "framework's own background tasks, cron, and its own push)."
+)
 
 
 # Frozen records without a generated __repr__ or __eq__, which the start-up path would pay
@@ -205,6 +211,7 @@ class View(Record):
     diagram_lines: tuple[str, ...]
     answers: tuple[Answer, ...]
     # about the report
+    choice: Said  # the options, as the decision record frames them
     names: tuple[str, ...]  # option names in OPTIONS order (the points table's columns)
     options: tuple[str, ...]
     fired_count: int
@@ -348,6 +355,7 @@ def build(
         diagram_svg=diagram.layout(system),
         diagram_lines=tuple(diagram.text_lines(system)),
         answers=_answers(advice, find_terms),
+        choice=Said(CHOICE, find_terms(CHOICE)),
         names=tuple(NAMES[option] for option in OPTIONS),
         options=OPTIONS,
         fired_count=len(verdict.fired) + len(verdict.requirements) + len(verdict.caveats),
