@@ -63,7 +63,7 @@ class Term(Record):
     """A term the reports explain at its first use."""
 
     term: str  # as it appears in rule text
-    meaning: str  # short, plain, fits in parentheses
+    meaning: str  # short and plain: "term: meaning." under the item that first uses it
     source: str
 
 

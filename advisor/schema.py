@@ -601,7 +601,11 @@ TERM = Shape(
     "A word the reports explain at its first use.",
     (
         required("term", Text(60), "as it appears in rule and report text; unique, case-insensitive"),
-        required("meaning", Text(160), "a short plain explanation that fits in parentheses"),
+        required(
+            "meaning",
+            Text(160),
+            "a short plain phrase, shown as 'term: meaning.' under the item that first uses the term",
+        ),
         required("source", Source(), "where the meaning is written"),
     ),
 )

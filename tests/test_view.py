@@ -11,8 +11,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from advisor import advice
-from advisor.guide import load_guide
-from advisor.render import DecisionRecord, render, templates, view
+from advisor.guide import Term, load_guide
+from advisor.render import DecisionRecord, render, templates, text, view
 
 RULESET = advice.load_ruleset()
 EXAMPLES = {name: golden.EXAMPLES / "answers" / f"{name}.yml" for name in golden.EXPECTED}
@@ -142,6 +142,36 @@ def test_the_decisive_reasons_are_what_separates_the_top_two_not_the_heaviest_ru
     assert gaps == sorted(gaps, reverse=True) and min(gaps) > 0
 
 
+def test_each_decisive_reason_says_in_words_what_it_is_worth() -> None:
+    result = example("import-tracker")
+    reasons = {reason.rule: reason for reason in view.build(result).reasons}
+    browser = reasons["celery-no-browser-protocol"]
+    assert browser.text == "Pages cannot call Celery; browser RPC needs a router or an API of your own"
+    assert browser.points == "3 points for Hybrid over Celery"
+    assert reasons["crossbar-wamp-router-live-messaging"].points == "2 points for Hybrid over Celery"
+    for fmt, report in every_format(result).items():
+        # One line of the report, with the short name: the long one is in the verdict above it.
+        assert "3 points for Hybrid over Celery; " in _flat(fmt, report), fmt
+        assert "points between them" not in report and "Hybrid (Celery + Crossbar.io) 0" not in report, fmt
+
+
+def test_the_terminal_first_screen_tells_each_caveat_by_its_first_sentence() -> None:
+    result = example("import-tracker")
+    model = view.build(result)
+    report = _flat("text", render(result, "text"))
+    flips, in_full = report.index("What would change it:"), report.index("Caveats in full:")
+    shortened = [caveat for caveat in model.caveats if not caveat.told_in_gist]
+    assert len(shortened) == 4
+    for caveat in shortened:
+        assert report.find(f"{caveat.title}. {caveat.gist} ({caveat.rule})") < flips, caveat.rule
+        assert report.find(" ".join(caveat.because.split())) > in_full, caveat.rule
+    assert len(render(result, "text").split("What would change it:")[0].splitlines()) < 65
+    # The wizard's closing screen has no details to point to: it tells each caveat in full.
+    closing = _flat("text", text.summary(result))
+    assert "Caveats in full" not in closing
+    assert all(" ".join(caveat.because.split()) in closing for caveat in model.caveats)
+
+
 def test_a_tie_says_what_decides_instead_of_listing_reasons() -> None:
     result = from_sets(TIE)
     assert result.verdict.tie
@@ -206,35 +236,73 @@ def test_each_rule_is_told_in_full_once(name: str) -> None:
             assert flat.count(because) == 1, (fmt, item.rule)
 
 
-def _without_code(fmt: str, report: str) -> str:
-    """Prose only: no code, ids, commands, URLs or markup, where a term is not a use of it."""
+def _without_markup(fmt: str, report: str) -> str:
     if fmt == "html":
+        report = re.sub(r"</?(?:dfn|strong|span|a)\b[^>]*>", "", report)
         report = html.unescape(re.sub(r"<code>.*?</code>|<[^>]+>", " ", report))
-    report = re.sub(r"```.*?```|`[^`]*`|\(rule [^)]*\)|\([a-z0-9-]+\)|https?://\S+", " ", report, flags=re.DOTALL)
     return report
 
 
-@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def _without_code(report: str) -> str:
+    """Prose only: no code, ids, commands or URLs, where a term is not a use of it (each
+    blanked out in place, so that places in the report stay where they were)."""
+    code = r"```.*?```|`[^`]*`|\(rule [^)]*\)|\([a-z0-9-]+\)|https?://\S+"
+    return re.sub(code, lambda match: " " * len(match.group()), report, flags=re.DOTALL)
+
+
+def _entry(fmt: str, term: Term) -> str:
+    """How a "Terms:" line explains `term` in `fmt`."""
+    if fmt in ("markdown", "adr"):
+        return f"**{templates.md(term.term)}**: {templates.md(term.meaning)}."
+    return f"{term.term}: {term.meaning}."
+
+
+def _prose_and_entries(fmt: str, report: str) -> tuple[str, dict[Term, int]]:
+    """The report's prose with every term's explanation blanked out (a meaning is not a use of
+    the terms it mentions), and where each explained term's explanation is."""
+    entries = {}
+    for term in (view.POINTS, *load_guide().terms):
+        entry = _entry(fmt, term)
+        if entry in report:
+            assert report.count(entry) == 1, (fmt, term.term)
+            entries[term] = report.index(entry)
+            report = report.replace(entry, " " * len(entry))
+    return report, entries
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html", "adr"])
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_each_term_is_explained_once_at_its_first_use(name: str, fmt: str) -> None:
-    result = example(name)
-    report = _flat(fmt, _without_code(fmt, render(result, fmt, "2026-01-01")))
-    terms = (view.POINTS, *load_guide().terms)
-    explained = [term for term in terms if f" ({term.meaning})" in report]
-    assert view.POINTS in explained and len(explained) > 5
-    for term in explained:
-        assert report.count(f"({term.meaning})") == 1, term.term
-        # Other terms' meanings are not uses of this one (a caller appears in what RPC means).
-        others = report
-        for other in terms:
-            if other is not term:
-                others = others.replace(f" ({other.meaning})", "")
-        first = next(view.uses(view.term_pattern(term.term), others), None)
-        assert first is not None, term.term
-        assert others[first.end() :].startswith(f" ({term.meaning})"), (
-            term.term,
-            others[first.start() - 60 : first.end() + 60],
-        )
+def test_each_term_is_explained_once_right_after_the_item_that_first_uses_it(name: str, fmt: str) -> None:
+    report = _flat(fmt, _without_markup(fmt, render(example(name), fmt, "2026-01-01")))
+    prose, entries = _prose_and_entries(fmt, report)
+    prose = _without_code(prose)
+    assert view.POINTS in entries and len(entries) > 5
+    for term in (view.POINTS, *load_guide().terms):
+        first = next(view.uses(view.term_pattern(term.term), prose), None)
+        if first is None:
+            assert term not in entries, term.term  # explained only where used
+            continue
+        assert term in entries, term.term
+        # The explanation is in the first "Terms:" line after the first use: the item's own.
+        between = prose[first.end() : entries[term]]
+        assert between.count("Terms:") == 1, (term.term, prose[first.start() - 80 : entries[term] + 80])
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_the_confidence_line_explains_points(fmt: str) -> None:
+    report = _flat(fmt, _without_markup(fmt, render(example("orders-worker"), fmt, "2026-01-01")))
+    fit = "Fit against your requirements" if fmt == "html" else ORDER[fmt][2]
+    assert -1 < report.find(_entry(fmt, view.POINTS)) < report.find(fit), fmt
+
+
+def test_the_text_is_left_as_written() -> None:
+    """A term is explained under its item, never inside the sentence that uses it."""
+    model = view.build(example("import-tracker"))
+    caveat = next(caveat for caveat in model.caveats if caveat.rule == "acks-late-needs-idempotent-tasks")
+    assert caveat.title == "At-least-once delivery means tasks can run twice and must be idempotent"
+    assert [term.term for term in caveat.terms][:3] == ["at-least-once", "idempotent", "acks_late"]
+    for fmt, report in every_format(example("import-tracker")).items():
+        assert _escaped(fmt, caveat.title) in _flat(fmt, report), fmt
 
 
 def _steps(result: advice.Advice) -> str:

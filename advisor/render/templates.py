@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from advisor import resources
-from advisor.render.view import View
+from advisor.render.view import FirstUse, View
 
 JINJA_FORMATS = {"markdown": "report.md.j2", "html": "report.html.j2", "adr": "adr.md.j2"}
 # Rule titles open with a capital; after "Good, because" only a name keeps it. The names that
@@ -97,4 +97,5 @@ def environment_for(fmt: str) -> Any:
 def render(view: View, fmt: str) -> str:
     """The view as markdown, html or adr."""
     template = environment_for(fmt).get_template(JINJA_FORMATS[fmt])
-    return str(template.render(v=view))
+    # A fresh FirstUse per report: the template explains each term under its first use.
+    return str(template.render(v=view, first_use=FirstUse()))

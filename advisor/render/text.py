@@ -12,7 +12,7 @@ import re
 import textwrap
 from typing import TYPE_CHECKING, Any
 
-from advisor.render.view import Caveat, Detail, View
+from advisor.render.view import Caveat, Detail, FirstUse, Terms, View
 
 if TYPE_CHECKING:
     from advisor.advice import Advice
@@ -56,12 +56,24 @@ def _item(text: str, mark: str = "-") -> list[str]:
     return _wrap(f"{mark} {text}", "  ", " " * (3 + len(mark)))
 
 
+def _terms(seen: FirstUse, terms: Terms, indent: str = "    ") -> list[str]:
+    """The terms first used by the item above, explained on a wrapped line under its text."""
+    fresh = seen(terms)
+    if not fresh:
+        return []
+    return _wrap("Terms: " + " ".join(f"{term.term}: {term.meaning}." for term in fresh), indent, indent + "  ")
+
+
 def render(view: View, color: bool = False) -> str:
     """The whole report: the screen that decides, what follows from it, then the details."""
-    sections = [*first_screen(view), _flips(view), _costs(view), _stages(view), _steps(view)]
-    sections += [_why(view.why), _needs(view.needs), _notes(view.notes), _points(view), _consequences(view)]
-    sections += [_architecture(view), _answers(view)]
-    return _join(view, sections, Style(color))
+    # Sections are laid out in reading order, so each term is explained under its first use.
+    seen = FirstUse()
+    head = _head(view, seen)
+    sections = [*first_screen(view, seen), _flips(view, seen), _costs(view, seen), _stages(view, seen)]
+    sections += [_steps(view, seen), _why(view.why, seen), _needs(view.needs, seen)]
+    sections += [_caveats_in_full(view.caveats, seen), _notes(view.notes, seen)]
+    sections += [_points(view), _consequences(view, seen), _architecture(view), _answers(view, seen)]
+    return _join(head, sections, Style(color))
 
 
 def summary(advice: Advice, color: bool = False) -> str:
@@ -69,23 +81,32 @@ def summary(advice: Advice, color: bool = False) -> str:
     from advisor.render import view as view_mod
 
     view = view_mod.build(advice, dated=False)
-    return _join(view, [*first_screen(view), _flips(view)], Style(color))
+    seen = FirstUse()
+    head = _head(view, seen)
+    # No details follow here, so each caveat is told in full on this screen.
+    return _join(head, [*first_screen(view, seen, gist=False), _flips(view, seen)], Style(color))
 
 
-def _join(view: View, sections: list[Section], style: Style) -> str:
-    lines = [style.verdict(f"Verdict: {view.verdict_name}"), *_wrap(view.standing, ""), ""]
+def _head(view: View, seen: FirstUse) -> Section:
+    return view.verdict_name, [*_wrap(view.standing, ""), *_terms(seen, view.standing_terms, "")]
+
+
+def _join(head: Section, sections: list[Section], style: Style) -> str:
+    lines = [style.verdict(f"Verdict: {head[0]}"), *head[1], ""]
     for title, body in sections:
         if body:
             lines += [style.heading(title), *body, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def first_screen(view: View) -> list[Section]:
-    return [_fit(view), _reasons(view), _caveats(view.caveats, bool(view.notes))]
+def first_screen(view: View, seen: FirstUse, gist: bool = True) -> list[Section]:
+    return [_fit(view, seen), _reasons(view, seen), _caveats(view.caveats, bool(view.notes), seen, gist)]
 
 
-def _fit(view: View) -> Section:
-    lines = [line for need in view.requirements for line in _item(f"{need.label}: {need.title} ({need.rule})")]
+def _fit(view: View, seen: FirstUse) -> Section:
+    lines = []
+    for need in view.requirements:
+        lines += _item(f"{need.label}: {need.title} ({need.rule})") + _terms(seen, need.terms)
     labels = "".join(f" {need.label:>5}" for need in view.requirements)
     lines.append(f"  {'option':<30} {'eligible':<8} {'score':>5}{labels}")
     for row in view.fit:
@@ -94,21 +115,28 @@ def _fit(view: View) -> Section:
     return "Fit against your requirements:", lines + _wrap(view.fit_note, "  ")
 
 
-def _reasons(view: View) -> Section:
+def _reasons(view: View, seen: FirstUse) -> Section:
     lines = _wrap(view.reasons_note, "  ") if view.reasons_note else []
     for number, reason in enumerate(view.reasons, start=1):
-        lines += _item(f"{reason.text} ({reason.rule})", f"{number}.")
+        lines += _item(f"{reason.text} ({reason.points}; {reason.rule})", f"{number}.") + _terms(
+            seen, reason.terms, "     "
+        )
     return "Decisive reasons:", lines
 
 
-def _caveats(caveats: tuple[Caveat, ...], notes: bool) -> Section:
+def _caveats(caveats: tuple[Caveat, ...], notes: bool, seen: FirstUse, gist: bool) -> Section:
     if not caveats:
         rest = " (the notes are in the details)" if notes else ""
         return "Blocking and important caveats:", [f"  None applies to this verdict{rest}."]
+    # The report's first screen stays short: each caveat's title and first sentence; the rest
+    # is told once, in the details ("Caveats in full").
     lines = []
     for caveat in caveats:
-        lines += _item(f"[{caveat.severity}] {caveat.title}. {caveat.because} ({caveat.rule})", "!")
-        lines += _sources(caveat.sources[:1])
+        because, terms = (caveat.gist, caveat.gist_terms) if gist else (caveat.because, caveat.terms)
+        lines += _item(f"[{caveat.severity}] {caveat.title}. {because} ({caveat.rule})", "!")
+        lines += _terms(seen, terms)
+    if gist and any(not caveat.told_in_gist for caveat in caveats):
+        lines.append('  Each in full, with its source, under "Caveats in full" in the details.')
     return "Blocking and important caveats:", lines
 
 
@@ -117,19 +145,19 @@ def _sources(sources: tuple[str, ...]) -> list[str]:
     return [f"    {clean(source)}" for source in sources]
 
 
-def _flips(view: View) -> Section:
+def _flips(view: View, seen: FirstUse) -> Section:
     if not view.flips:
         return "What would change it:", ["  No single answer changes this verdict."]
     lines = _wrap(view.fragile, "  ") if view.fragile else []
     for flip in view.flips:
         change = f"{flip.question}: {clean(flip.answer)} (now {clean(flip.now)}) -> {flip.name}{flip.still_fails}"
-        lines += _item(f"{change}. ({flip.prompt})")
+        lines += _item(f"{change}. ({flip.prompt})") + _terms(seen, flip.terms)
     if view.more_flips > 0:
         lines.append(f"  ... and {view.more_flips} more (all of them: --format json)")
     return "What would change it:", lines
 
 
-def _costs(view: View) -> Section:
+def _costs(view: View, seen: FirstUse) -> Section:
     lines = []
     for cost in view.costs:
         lines.append(f"  {cost.name}")
@@ -142,49 +170,59 @@ def _costs(view: View) -> Section:
             ("upgrade", cost.upgrade),
         ):
             lines += _wrap(f"{label}: {text}", "    ", "      ")
+        lines += _terms(seen, cost.terms)
     return "Operating cost per option:", lines
 
 
-def _stages(view: View) -> Section:
+def _stages(view: View, seen: FirstUse) -> Section:
     lines = []
     for number, stage in enumerate(view.stages, start=1):
-        lines += _item(f"{stage.title}. {stage.text}", f"{number}.")
+        lines += _item(f"{stage.title}. {stage.text}", f"{number}.") + _terms(seen, stage.terms, "     ")
         lines += _sources(stage.sources)
     return "A staged path:", lines
 
 
-def _steps(view: View) -> Section:
+def _steps(view: View, seen: FirstUse) -> Section:
     lines = []
     for number, step in enumerate(view.steps, start=1):
-        lines += _item(step.text, f"{number}.")
+        lines += _item(step.text, f"{number}.") + _terms(seen, step.terms, "     ")
         lines += _sources(step.sources)
         lines += [f"       {clean(command)}" for command in step.commands]
     return "Next steps:", lines
 
 
-def _details(details: tuple[Detail, ...]) -> list[str]:
+def _details(details: tuple[Detail, ...], seen: FirstUse) -> list[str]:
     lines = []
     for detail in details:
         lines += _item(f"{detail.title} [{detail.effect}] ({detail.rule})")
-        lines += _wrap(detail.because, "    ")
+        lines += _wrap(detail.because, "    ") + _terms(seen, detail.terms)
         lines += _sources(detail.sources)
     return lines
 
 
-def _why(why: tuple[Detail, ...]) -> Section:
-    body = _details(why) or ["  No rule moved a score: every answer is at its default or neutral."]
+def _why(why: tuple[Detail, ...], seen: FirstUse) -> Section:
+    body = _details(why, seen) or ["  No rule moved a score: every answer is at its default or neutral."]
     return "Details: every rule that moved the scores:", body
 
 
-def _needs(needs: tuple[Detail, ...]) -> Section:
-    return "The requirements behind the fit table:", _details(needs)
+def _needs(needs: tuple[Detail, ...], seen: FirstUse) -> Section:
+    return "The requirements behind the fit table:", _details(needs, seen)
 
 
-def _notes(notes: tuple[Caveat, ...]) -> Section:
+def _caveats_in_full(caveats: tuple[Caveat, ...], seen: FirstUse) -> Section:
+    lines = []
+    for caveat in caveats:
+        if not caveat.told_in_gist:
+            lines += _item(f"[{caveat.severity}] {caveat.title} ({caveat.rule})")
+            lines += _wrap(caveat.because, "    ") + _terms(seen, caveat.terms) + _sources(caveat.sources[:1])
+    return "Caveats in full:", lines
+
+
+def _notes(notes: tuple[Caveat, ...], seen: FirstUse) -> Section:
     lines = []
     for note in notes:
         lines += _item(f"{note.title}. {note.because} ({note.rule})")
-        lines += _sources(note.sources[:1])
+        lines += _terms(seen, note.terms) + _sources(note.sources[:1])
     return "Notes:", lines
 
 
@@ -199,9 +237,10 @@ def _points(view: View) -> Section:
     return "Points per option:", lines
 
 
-def _consequences(view: View) -> Section:
-    lines = [line for title in view.good for line in _item(title, "+")]
-    lines += [line for title in view.bad for line in _item(title, "-")]
+def _consequences(view: View, seen: FirstUse) -> Section:
+    lines = []
+    for mark, said in [*(("+", good) for good in view.good), *(("-", bad) for bad in view.bad)]:
+        lines += _item(said.text, mark) + _terms(seen, said.terms)
     return f"Consequences of choosing {view.chosen_name}:", lines or ["  None recorded by the rules."]
 
 
@@ -209,9 +248,10 @@ def _architecture(view: View) -> Section:
     return "Architecture:", [line for row in view.diagram_lines for line in _wrap(row, "  ", "    ")]
 
 
-def _answers(view: View) -> Section:
+def _answers(view: View, seen: FirstUse) -> Section:
     lines = []
     for answer in view.answers:
         mark = "answered" if answer.given else "default"
         lines += _wrap(f"{answer.question} = {clean(answer.value)} ({mark}): {answer.prompt}", "  ", "      ")
+        lines += _terms(seen, answer.terms, "      ")
     return "Answers:", lines

@@ -6,7 +6,10 @@ what its confidence means here, the fit table, the decisive reasons, the blockin
 caveats), then what would change it, operating cost, a staged path and next steps, then the
 details, where each fired rule is told once. Strings are plain text; each format escapes them.
 
-Terms are explained at their first use in that order, by `Glossary`, as the view is built.
+Each item that shows text (a reason, a caveat, a cost, a stage, a step, a rule in the details ...)
+carries the terms its text uses, found once here (`TermFinder`); the text itself stays as written.
+Each format walks its items in its own order with a `FirstUse` and explains a term under the
+first item that uses it, so the ADR, which has an order of its own, explains in that order.
 """
 
 from __future__ import annotations
@@ -35,7 +38,14 @@ DECISIVE = 3
 PROJECT_DIR = "my-service"
 # "points" is the report's own unit: explained like a guide term, at its first use.
 POINTS = guide.Term("point", "each rule that applies adds or takes 1 to 3 points per option", "")
+Terms = tuple[guide.Term, ...]
 LICENCE_SOURCE = "https://github.com/crossbario/crossbar/blob/master/LICENSE"
+# The choice a decision record frames before its first item: its terms are explained there.
+CHOICE = (
+    "The team must choose between Celery (a distributed task queue), Crossbar.io (a WAMP router for routed "
+    "RPC and PubSub, browsers included), a hybrid of both, or neither yet (one process: the web "
+    "framework's own background tasks, cron, and its own push)."
+)
 
 
 # Frozen records without a generated __repr__ or __eq__, which the start-up path would pay
@@ -46,6 +56,7 @@ class Requirement(Record):
     rule: str
     title: str
     excludes: tuple[str, ...]
+    terms: Terms
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -61,7 +72,17 @@ class FitRow(Record):
 @dataclass(frozen=True, repr=False, eq=False)
 class Reason(Record):
     rule: str
+    text: str  # the rule's title
+    points: str  # "3 points for Hybrid over Celery"
+    terms: Terms
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class Said(Record):
+    """A line of text and the terms it uses."""
+
     text: str
+    terms: Terms
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -71,6 +92,15 @@ class Caveat(Record):
     title: str
     because: str
     sources: tuple[str, ...]
+    terms: Terms
+    # The because-text's first sentence and the terms it and the title use: the terminal's
+    # first screen shows only that, and tells the whole text in the details.
+    gist: str
+    gist_terms: Terms
+
+    @property
+    def told_in_gist(self) -> bool:
+        return self.gist == self.because
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -81,6 +111,7 @@ class FlipLine(Record):
     now: str
     name: str
     still_fails: str  # "" or " (which would still fail ...)"
+    terms: Terms
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -94,6 +125,7 @@ class Cost(Record):
     monitor: str
     upgrade: str
     sources: tuple[str, ...]
+    terms: Terms
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -101,6 +133,7 @@ class Stage(Record):
     title: str
     text: str
     sources: tuple[str, ...]
+    terms: Terms
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -108,6 +141,7 @@ class Step(Record):
     text: str
     commands: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    terms: Terms = ()
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -119,6 +153,7 @@ class Detail(Record):
     effect: str  # "celery +2, hybrid +2", "rules out celery" or the caveat's severity
     because: str
     sources: tuple[str, ...]
+    terms: Terms
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -126,6 +161,7 @@ class PointsRow(Record):
     rule: str
     title: str
     points: tuple[int, ...]  # per option, in OPTIONS order (0: not moved)
+    terms: Terms
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -134,6 +170,7 @@ class Answer(Record):
     prompt: str
     value: str
     given: bool
+    terms: Terms
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -147,6 +184,7 @@ class View(Record):
     chosen_name: str
     confidence: str
     standing: str
+    standing_terms: Terms  # "point" among them: the report's own unit, explained where it is first used
     requirements: tuple[Requirement, ...]
     fit: tuple[FitRow, ...]
     fit_note: str
@@ -166,13 +204,14 @@ class View(Record):
     notes: tuple[Caveat, ...]
     points: tuple[PointsRow, ...]
     totals: tuple[int, ...]  # per option, in OPTIONS order
-    good: tuple[str, ...]
-    bad: tuple[str, ...]
+    good: tuple[Said, ...]
+    bad: tuple[Said, ...]
     diagram_mermaid: str
     diagram_svg: dict[str, Any]
     diagram_lines: tuple[str, ...]
     answers: tuple[Answer, ...]
     # about the report
+    choice: Said  # the options, as the decision record frames them
     names: tuple[str, ...]  # option names in OPTIONS order (the points table's columns)
     options: tuple[str, ...]
     fired_count: int
@@ -189,26 +228,43 @@ class View(Record):
         return tuple(answer for answer in self.answers if answer.given)
 
 
-class Glossary:
-    """Explains each term the first time it is used: "broker (the server that holds ...)".
+class TermFinder:
+    """The terms a text uses, in the order of their first use there; the text is left as written."""
 
-    Fed the report's strings in reading order; a term once explained is left alone after.
-    """
-
-    def __init__(self, terms: tuple[guide.Term, ...]) -> None:
-        self.pending = sorted(terms, key=lambda term: -len(term.term))
+    def __init__(self, terms: Terms) -> None:
+        # Longest first, so that "celery beat" is found before "beat" inside it.
+        self.terms = sorted(terms, key=lambda term: -len(term.term))
         self.patterns = {term.term: term_pattern(term.term) for term in terms}
 
-    def __call__(self, text: str) -> str:
-        inserts: list[tuple[int, int, str]] = []
-        for term in list(self.pending):
-            match = next((m for m in uses(self.patterns[term.term], text) if not _overlaps(m.span(), inserts)), None)
+    def __call__(self, *texts: str) -> Terms:
+        text = "\n".join(texts)
+        lowered = text.lower()
+        found: list[tuple[int, int, guide.Term]] = []
+        # A plain substring test first: most terms are absent, and it is much cheaper than a search.
+        for term in (term for term in self.terms if term.term.lower() in lowered):
+            match = next((m for m in uses(self.patterns[term.term], text) if not _overlaps(m.span(), found)), None)
             if match:
-                inserts.append((match.start(), match.end(), f" ({term.meaning})"))
-                self.pending.remove(term)
-        for _, end, meaning in sorted(inserts, reverse=True):
-            text = text[:end] + meaning + text[end:]
-        return text
+                found.append((match.start(), match.end(), term))
+        return tuple(term for _, _, term in sorted(found, key=lambda use: use[0]))
+
+
+class FirstUse:
+    """Which of an item's terms are new where a format shows it.
+
+    Each format walks its items in its own reading order with a fresh one, so a term is
+    explained once, right after the first item that uses it (the ADR's order is its own).
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def __call__(self, terms: Terms) -> Terms:
+        fresh = []
+        for term in terms:
+            if term.term not in self.seen:
+                self.seen.add(term.term)
+                fresh.append(term)
+        return tuple(fresh)
 
 
 def term_pattern(term: str) -> re.Pattern[str]:
@@ -228,7 +284,7 @@ def uses(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
             yield match
 
 
-def _overlaps(span: tuple[int, int], taken: list[tuple[int, int, str]]) -> bool:
+def _overlaps(span: tuple[int, int], taken: list[tuple[int, int, guide.Term]]) -> bool:
     return any(span[0] < end and start < span[1] for start, end, _ in taken)
 
 
@@ -251,17 +307,13 @@ def build(
     verdict = advice.verdict
     chosen = chosen or verdict.recommendation
     the_guide = guide.load_guide()
-    explain = Glossary((POINTS, *the_guide.terms))
+    find_terms = TermFinder((POINTS, *the_guide.terms))
     answers_file = record.answers_file or "answers.yml"
     system = diagram.build(advice.answers, chosen)
-    # Built in reading order: each explain() call sees the text where the reader will.
-    said = explain(standing(verdict))
-    requirements = _requirements(verdict, explain)
-    fit = fit_rows(verdict, requirements)
-    fit_said = explain(fit_note(verdict))
-    reasons_said = explain(reasons_note(verdict))
-    reasons = tuple(Reason(rule.id, explain(text)) for rule, text in decisive(verdict))
-    caveats = tuple(_caveat(rule, explain) for rule in verdict.caveats if rule.severity != "note")
+    said = standing(verdict)
+    requirements = _requirements(verdict, find_terms)
+    reasons = tuple(Reason(rule.id, rule.title, points, find_terms(rule.title)) for rule, points in decisive(verdict))
+    caveats = tuple(_caveat(rule, find_terms) for rule in verdict.caveats if rule.severity != "note")
     return View(
         verdict=verdict.recommendation,
         verdict_name=NAMES[verdict.recommendation],
@@ -269,29 +321,41 @@ def build(
         chosen_name=NAMES[chosen],
         confidence=verdict.confidence,
         standing=said,
+        standing_terms=find_terms(said),
         requirements=requirements,
-        fit=fit,
-        fit_note=fit_said,
+        fit=fit_rows(verdict, requirements),
+        fit_note=fit_note(verdict),
         reasons=reasons,
-        reasons_note=reasons_said,
+        reasons_note=reasons_note(verdict),
         caveats=caveats,
-        fragile=explain(fragile_note(verdict, advice.flips)),
-        flips=_flip_lines(advice, explain),
+        fragile=fragile_note(verdict, advice.flips),
+        flips=_flip_lines(advice, find_terms),
         more_flips=len(advice.flips) - flips_shown(verdict, advice.flips),
-        costs=_costs(the_guide, advice, explain),
-        stages=tuple(Stage(s.title, explain(s.text), s.sources) for s in the_guide.stages(chosen, advice.answers)),
-        steps=tuple(Step(explain(s.text), s.commands, s.sources) for s in next_steps(verdict, chosen, answers_file)),
-        why=tuple(_detail(rule, _effects(rule), explain) for rule in verdict.fired),
-        needs=tuple(_detail(rule, "rules out " + ", ".join(rule.excludes), explain) for rule in verdict.requirements),
-        notes=tuple(_caveat(rule, explain) for rule in verdict.caveats if rule.severity == "note"),
-        points=tuple(PointsRow(r.id, r.title, tuple(r.effects.get(o, 0) for o in OPTIONS)) for r in verdict.fired),
+        costs=_costs(the_guide, advice, find_terms),
+        stages=tuple(
+            Stage(s.title, s.text, s.sources, find_terms(s.title, s.text))
+            for s in the_guide.stages(chosen, advice.answers)
+        ),
+        steps=tuple(
+            Step(s.text, s.commands, s.sources, find_terms(s.text)) for s in next_steps(verdict, chosen, answers_file)
+        ),
+        why=tuple(_detail(rule, _effects(rule), find_terms) for rule in verdict.fired),
+        needs=tuple(
+            _detail(rule, "rules out " + ", ".join(rule.excludes), find_terms) for rule in verdict.requirements
+        ),
+        notes=tuple(_caveat(rule, find_terms) for rule in verdict.caveats if rule.severity == "note"),
+        points=tuple(
+            PointsRow(r.id, r.title, tuple(r.effects.get(o, 0) for o in OPTIONS), find_terms(r.title))
+            for r in verdict.fired
+        ),
         totals=tuple(verdict.scores[option] for option in OPTIONS),
-        good=tuple(explain(rule.title) for rule in engine.moved(verdict, chosen) if rule.effects[chosen] > 0),
-        bad=tuple(explain(rule.title) for rule in engine.moved(verdict, chosen) if rule.effects[chosen] < 0),
+        good=tuple(Said(r.title, find_terms(r.title)) for r in engine.moved(verdict, chosen) if r.effects[chosen] > 0),
+        bad=tuple(Said(r.title, find_terms(r.title)) for r in engine.moved(verdict, chosen) if r.effects[chosen] < 0),
         diagram_mermaid=diagram.mermaid(system),
         diagram_svg=diagram.layout(system),
         diagram_lines=tuple(diagram.text_lines(system)),
-        answers=_answers(advice, explain),
+        answers=_answers(advice, find_terms),
+        choice=Said(CHOICE, find_terms(CHOICE)),
         names=tuple(NAMES[option] for option in OPTIONS),
         options=OPTIONS,
         fired_count=len(verdict.fired) + len(verdict.requirements) + len(verdict.caveats),
@@ -329,9 +393,9 @@ def standing(verdict: engine.Verdict) -> str:
     return f"Confidence {verdict.confidence}: {why}. {bands[0].upper()}{bands[1:]}."
 
 
-def _requirements(verdict: engine.Verdict, explain: Glossary) -> tuple[Requirement, ...]:
+def _requirements(verdict: engine.Verdict, find_terms: TermFinder) -> tuple[Requirement, ...]:
     return tuple(
-        Requirement(f"R{number}", rule.id, explain(rule.title), rule.excludes)
+        Requirement(f"R{number}", rule.id, rule.title, rule.excludes, find_terms(rule.title))
         for number, rule in enumerate(verdict.requirements, start=1)
     )
 
@@ -356,7 +420,7 @@ def fit_note(verdict: engine.Verdict) -> str:
 
 
 def decisive(verdict: engine.Verdict) -> list[tuple[Rule, str]]:
-    """The fired rules that separate the verdict from the runner-up most, in plain words.
+    """The fired rules that separate the verdict from the runner-up most, each with what it is worth.
 
     Not simply the heaviest rules: a rule giving both options 3 points decides nothing.
     """
@@ -365,17 +429,17 @@ def decisive(verdict: engine.Verdict) -> list[tuple[Rule, str]]:
         return []
     gaps = [(rule.effects.get(winner, 0) - rule.effects.get(other, 0), rule) for rule in verdict.fired]
     ranked = sorted((gap for gap in gaps if gap[0] > 0), key=lambda gap: (-gap[0], gap[1].id))
-    return [(rule, _reason_text(rule, winner, other, gap)) for gap, rule in ranked[:DECISIVE]]
+    return [(rule, _worth(winner, other, gap)) for gap, rule in ranked[:DECISIVE]]
 
 
-def _reason_text(rule: Rule, winner: str, other: str, gap: int) -> str:
-    ours, theirs = (_signed(rule.effects.get(option, 0)) for option in (winner, other))
-    between = plural(gap, "point")
-    return f"{rule.title}: {NAMES[winner]} {ours}, {NAMES[other]} {theirs} ({between} between them)."
+def _worth(winner: str, other: str, gap: int) -> str:
+    """How far a rule moves the verdict ahead, in words: "3 points for Hybrid over Celery"."""
+    return f"{plural(gap, 'point')} for {short_name(winner)} over {short_name(other)}"
 
 
-def _signed(points: int) -> str:
-    return f"{points:+d}" if points else "0"
+def short_name(option: str) -> str:
+    """An option's name without its gloss: "Hybrid" for "Hybrid (Celery + Crossbar.io)"."""
+    return NAMES[option].split(" (", 1)[0]
 
 
 def reasons_note(verdict: engine.Verdict) -> str:
@@ -399,8 +463,21 @@ def reasons_note(verdict: engine.Verdict) -> str:
     return f"What puts {chosen} ahead of {NAMES[verdict.runner_up]}, the closest option:"
 
 
-def _caveat(rule: Rule, explain: Glossary) -> Caveat:
-    return Caveat(rule.id, rule.severity, explain(rule.title), explain(rule.because), rule.sources)
+def _caveat(rule: Rule, find_terms: TermFinder) -> Caveat:
+    gist = first_sentence(rule.because)
+    terms, gist_terms = find_terms(rule.title, rule.because), find_terms(rule.title, gist)
+    return Caveat(rule.id, rule.severity, rule.title, rule.because, rule.sources, terms, gist, gist_terms)
+
+
+# A sentence ends at ".", "!" or "?" (and a closing quote) before a space and a capital or a quote.
+_SENTENCE_END = re.compile(r"[.!?][\"']?(?=\s+[A-Z\"])")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of `text` (all of it when it is one sentence)."""
+    text = " ".join(text.split())
+    end = _SENTENCE_END.search(text)
+    return text[: end.end()] if end else text
 
 
 def is_fragile(verdict: engine.Verdict) -> bool:
@@ -422,32 +499,31 @@ def fragile_note(verdict: engine.Verdict, flips: tuple[Any, ...]) -> str:
     )
 
 
-def _flip_lines(advice: Advice, explain: Glossary) -> tuple[FlipLine, ...]:
+def _flip_lines(advice: Advice, find_terms: TermFinder) -> tuple[FlipLine, ...]:
     bank = advice.ruleset.questions.questions
     shown = advice.flips[: flips_shown(advice.verdict, advice.flips)]
     return tuple(
         FlipLine(
             flip.question,
-            explain(bank[flip.question].prompt),
+            bank[flip.question].prompt,
             as_text(flip.answer),
             as_text(advice.answers[flip.question]),
             NAMES[flip.recommendation],
             f" (which would still fail {', '.join(flip.unmet)})" if flip.unmet else "",
+            find_terms(bank[flip.question].prompt),
         )
         for flip in shown
     )
 
 
-def _costs(the_guide: guide.Guide, advice: Advice, explain: Glossary) -> tuple[Cost, ...]:
+def _costs(the_guide: guide.Guide, advice: Advice, find_terms: TermFinder) -> tuple[Cost, ...]:
     """What each option asks of the team to run, fitted to the answers, the verdict first."""
     rows = []
     for option in advice.verdict.ranked():
         cost = the_guide.cost(option, advice.answers)
-        services, processes = (explain("; ".join(items) or "none") for items in (cost.services, cost.processes))
-        deploy, secure, monitor, upgrade = (
-            explain(text) for text in (cost.deploy, cost.secure, cost.monitor, cost.upgrade)
-        )
-        rows.append(Cost(option, NAMES[option], services, processes, deploy, secure, monitor, upgrade, cost.sources))
+        services, processes = ("; ".join(items) or "none" for items in (cost.services, cost.processes))
+        texts = (services, processes, cost.deploy, cost.secure, cost.monitor, cost.upgrade)
+        rows.append(Cost(option, NAMES[option], *texts, cost.sources, find_terms(*texts)))
     return tuple(rows)
 
 
@@ -518,19 +594,20 @@ def _effects(rule: Rule) -> str:
     return ", ".join(f"{option} {points:+d}" for option, points in rule.effects.items())
 
 
-def _detail(rule: Rule, effect: str, explain: Glossary) -> Detail:
-    return Detail(rule.id, explain(rule.title), effect, explain(rule.because), rule.sources)
+def _detail(rule: Rule, effect: str, find_terms: TermFinder) -> Detail:
+    return Detail(rule.id, rule.title, effect, rule.because, rule.sources, find_terms(rule.title, rule.because))
 
 
-def _answers(advice: Advice, explain: Glossary) -> tuple[Answer, ...]:
+def _answers(advice: Advice, find_terms: TermFinder) -> tuple[Answer, ...]:
     bank = advice.ruleset.questions.questions
     given = advice.given
     return tuple(
         Answer(
             qid,
-            explain(question.prompt),
+            question.prompt,
             as_text(advice.answers[qid]),
             qid in given if given is not None else advice.answers[qid] != question.default,
+            find_terms(question.prompt),
         )
         for qid, question in bank.items()
     )
