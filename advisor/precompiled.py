@@ -134,6 +134,11 @@ def _write(out: Path, data: bytes) -> None:
 
 
 def main(argv: list[str]) -> int:
+    """python -m advisor.precompiled [OUT]: write the compiled rules to OUT (and the guide beside it)."""
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        # An option is not a file name: `--help` once wrote the compilation to a file called --help.
+        sys.stderr.write("usage: python -m advisor.precompiled [OUT]  (default: the package's build location)\n")
+        return 2
     out = Path(argv[0]) if argv else resources.compiled_path(FILE_NAME)
     _write(out, compile_shipped())
     _write(out.with_name(GUIDE_FILE_NAME), compile_guide())

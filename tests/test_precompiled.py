@@ -94,3 +94,9 @@ def test_a_damaged_compilation_is_ignored(shipped: Path, tmp_path: Path) -> None
     path.write_bytes(stored_key + b"\nnot a pickle")
     assert precompiled.load_shipped() is None
     assert advice.load_ruleset().find("beat-periodic-schedules").id == "beat-periodic-schedules"
+
+
+def test_an_option_is_never_taken_for_the_output_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert precompiled.main(["--help"]) == 2
+    assert list(tmp_path.iterdir()) == []
