@@ -1,0 +1,56 @@
+"""What `advisor bench` measured: plain records the experiments fill and every output format reads.
+
+Outcomes are observed, never written down in advance: an experiment sets `outcome` from what
+happened (a result that arrived, an error that came back, a count it read), so a different
+engine behaviour gives a different outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = "advisor.bench/1"
+ENGINES = ("celery", "wamp")
+# status: what became of one engine's run of one experiment.
+OK = "ok"  # it ran; `outcome` says what was observed
+TIMEOUT = "timeout"  # its own deadline ended it
+ERROR = "error"  # it could not run to the end (an engine died, a call failed unexpectedly); `detail` says why
+NOT_AVAILABLE = "not-available"  # the engine has no such feature (WAMP has no scheduler); `sources` cite it
+STATUSES = (OK, TIMEOUT, ERROR, NOT_AVAILABLE)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One engine's run of one experiment."""
+
+    engine: str  # "celery" or "wamp"
+    status: str  # one of STATUSES
+    outcome: str  # what was observed, in plain words ("kept the task; it ran 0.8 s after a worker started")
+    metrics: dict[str, Any] = field(default_factory=dict)  # numbers, e.g. p50_ms, p99_ms, per_second, samples_ms
+    detail: str = ""  # why it failed or timed out; empty when ok
+    sources: tuple[str, ...] = ()  # public URLs, for NOT_AVAILABLE above all
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """One experiment, both engines side by side, and the rules it gives evidence for."""
+
+    id: str  # kebab-case: round-trip, throughput, fan-out, absent-consumer, crashed-consumer, schedule
+    title: str
+    rules: tuple[str, ...]  # rule ids in rules/*.yaml whose claims this experiment shows
+    celery: Observation
+    wamp: Observation
+    seconds: float  # wall time the experiment took
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """A whole run: where it ran and every experiment's result, in order."""
+
+    quick: bool
+    where: dict[str, str]  # "broker": "local redis-server 7.0.15" or the URL without credentials; "router": ...
+    machine: dict[str, Any]  # cpus, python, platform, advisor version, date
+    experiments: tuple[ExperimentResult, ...]
+    seconds: float
+    schema: str = SCHEMA
