@@ -54,3 +54,18 @@ class BenchResult:
     experiments: tuple[ExperimentResult, ...]
     seconds: float
     schema: str = SCHEMA
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much each experiment does: --quick keeps the whole run under a minute on 2 cores."""
+
+    quick: bool
+    calls: int  # round trip: timed calls per engine
+    burst: int  # throughput: tasks or calls sent at once
+    fanout: tuple[int, ...]  # fan-out: the numbers of consumers tried
+    deadline: float  # seconds one engine's run of one experiment may take before it is ended
+
+
+QUICK = Settings(quick=True, calls=200, burst=400, fanout=(1, 2, 4), deadline=30.0)
+FULL = Settings(quick=False, calls=1000, burst=3000, fanout=(1, 4, 16), deadline=120.0)
