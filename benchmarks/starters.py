@@ -19,18 +19,18 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from mirakuru import Executor, HTTPExecutor, TCPExecutor
+from mirakuru import HTTPExecutor, TCPExecutor
+
+from advisor.bench.processes import START_TIMEOUT, ReadyExecutor, free_port, log_to, logged, running
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "generated_examples"
@@ -40,47 +40,7 @@ sys.path[:0] = [str(EXAMPLES / "orders-worker" / "src"), str(EXAMPLES / "live-bo
 from live_board import router as live_router  # noqa: E402
 from orders_worker import stack as orders_stack  # noqa: E402
 
-START_TIMEOUT = 60.0  # seconds for any process to become ready
 CROSSBAR_STOPPED = 1  # Crossbar's exit status after SIGTERM has shut it down cleanly
-
-
-class ReadyExecutor(Executor):
-    """mirakuru's Executor, ready once `ready()` is true (a ping, a line in its log)."""
-
-    def __init__(self, command: list[str], ready: Callable[[], bool], **kwargs: Any) -> None:
-        self._ready = ready
-        super().__init__(command, timeout=START_TIMEOUT, **kwargs)
-
-    def pre_start_check(self) -> bool:
-        return False
-
-    def after_start_check(self) -> bool:
-        return self._ready()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def running(executor: Executor) -> Iterator[Executor]:
-    """Start `executor`; stop it (SIGTERM to its process group, then what is left) afterwards."""
-    executor.start()
-    try:
-        yield executor
-    finally:
-        executor.stop()
-
-
-def output(stack: ExitStack, log: Path) -> dict[str, Any]:
-    """mirakuru's stdout/stderr arguments for a process whose output goes to `log` (no pipe to fill)."""
-    return {"stdout": stack.enter_context(open(log, "ab")), "stderr": subprocess.STDOUT}
-
-
-def logged(log: Path, line: str) -> Callable[[], bool]:
-    return lambda: log.exists() and line.encode() in log.read_bytes()
 
 
 def latencies(samples: list[float], seconds: float, count: int) -> dict[str, float]:
@@ -157,7 +117,7 @@ def celery_figures(log_dir: Path, runs: int) -> dict[str, Any]:
     with ExitStack() as stack:
         redis_server = shutil.which("redis-server") or "redis-server"
         redis = TCPExecutor(
-            [redis_server, str(config)], "127.0.0.1", port, timeout=30, **output(stack, log_dir / "redis.log")
+            [redis_server, str(config)], "127.0.0.1", port, timeout=30, **log_to(stack, log_dir / "redis.log")
         )
         stack.enter_context(running(redis))
         starter_app = make_app(Settings.from_env(env), set_as_current=False)
@@ -182,7 +142,7 @@ def celery_figures(log_dir: Path, runs: int) -> dict[str, Any]:
             ready=lambda: bool(starter_app.control.ping(timeout=0.5)),
             envvars=env,
             cwd=str(EXAMPLES / "orders-worker"),
-            **output(stack, log_dir / "worker.log"),
+            **log_to(stack, log_dir / "worker.log"),
         )
         stack.enter_context(running(worker))
         try:
@@ -210,7 +170,7 @@ def celery_figures(log_dir: Path, runs: int) -> dict[str, Any]:
                 ready=lambda: bool(minimal_app.control.ping(timeout=0.5)),
                 envvars=minimal_env,
                 cwd=str(MINIMAL),
-                **output(stack, log_dir / "minimal-worker.log"),
+                **log_to(stack, log_dir / "minimal-worker.log"),
             )
             stack.enter_context(running(minimal_worker))
             both = {"starter": (starter_app, "orders_worker.tasks.add"), "minimal": (minimal_app, "minimal_celery.add")}
@@ -292,7 +252,7 @@ def wamp_figures(log_dir: Path, runs: int) -> dict[str, Any]:
                 cwd=str(project),
                 timeout=START_TIMEOUT,
                 expected_returncode=CROSSBAR_STOPPED,
-                **output(stack, log_dir / "router.log"),
+                **log_to(stack, log_dir / "router.log"),
             )
             stack.enter_context(running(router))
             backend_log = log_dir / "backend.log"
@@ -301,7 +261,7 @@ def wamp_figures(log_dir: Path, runs: int) -> dict[str, Any]:
                 ready=logged(backend_log, "backend ready"),
                 envvars=env,
                 cwd=str(project),
-                **output(stack, backend_log),
+                **log_to(stack, backend_log),
             )
             stack.enter_context(running(backend))
             minimal_port = _minimal_router(stack, log_dir, run_dir)
@@ -332,7 +292,7 @@ def _minimal_router(stack: ExitStack, log_dir: Path, run_dir: Path) -> int:
         cwd=str(cbdir),
         timeout=START_TIMEOUT,
         expected_returncode=CROSSBAR_STOPPED,
-        **output(stack, log_dir / "minimal-router.log"),
+        **log_to(stack, log_dir / "minimal-router.log"),
     )
     stack.enter_context(running(router))
     callee_log = log_dir / "minimal-callee.log"
@@ -341,7 +301,7 @@ def _minimal_router(stack: ExitStack, log_dir: Path, run_dir: Path) -> int:
         ready=logged(callee_log, "minimal callee ready"),
         envvars={"BENCH_URL": f"ws://127.0.0.1:{port}"},
         cwd=str(MINIMAL),
-        **output(stack, callee_log),
+        **log_to(stack, callee_log),
     )
     stack.enter_context(running(callee))
     return port

@@ -69,3 +69,18 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def pytest_report_header() -> str:
     return f"advisor tests; HOME isolated per test; cwd {os.getcwd()}"
+
+
+@pytest.fixture
+def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the shipped rules with its own compilation, both where the advisor looks."""
+    import shutil
+
+    from advisor import precompiled, resources
+
+    copy = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "rules", copy)
+    monkeypatch.setattr(resources, "rules_dir", lambda: copy)
+    monkeypatch.setattr(resources, "compiled_path", lambda name: tmp_path / "build" / name)
+    assert precompiled.main([]) == 0
+    return copy

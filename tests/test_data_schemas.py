@@ -276,7 +276,7 @@ def test_the_package_has_no_import_cycle() -> None:
     assert len(done) > 20
 
 
-def test_the_start_up_path_does_not_load_the_schema_module(tmp_path: Path) -> None:
+def test_the_start_up_path_loads_neither_the_schema_module_nor_the_guide(tmp_path: Path) -> None:
     # With the shipped rules compiled (as in a wheel), recommending needs no declarations.
     patch = (
         "from pathlib import Path\n"
@@ -295,3 +295,4 @@ def test_the_start_up_path_does_not_load_the_schema_module(tmp_path: Path) -> No
     loaded = done.stderr.strip().splitlines()[-1]
     assert "advisor.precompiled" in loaded
     assert "advisor.schema" not in loaded
+    assert "advisor.guide" not in loaded  # JSON shows no costs, stages or terms

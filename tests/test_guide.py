@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ import pytest
 import yaml
 from conftest import Result
 
-from advisor import advice, answers, guide, precompiled, resources, rule_lint, rules, schema
+from advisor import advice, answers, guide, precompiled, rule_lint, rules, schema
 from advisor.errors import DataError
 
 Run = Callable[..., Result]
@@ -269,17 +266,6 @@ def test_a_rule_set_reaches_the_shipped_guide() -> None:
     assert [stage.title for stage in ruleset.guide.stages("neither", answered())] == titles("neither")
 
 
-@pytest.fixture
-def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the shipped rules with its own compilation, both where the advisor looks."""
-    copy = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", copy)
-    monkeypatch.setattr(resources, "rules_dir", lambda: copy)
-    monkeypatch.setattr(resources, "compiled_path", lambda name: tmp_path / "build" / name)
-    assert precompiled.main([]) == 0
-    return copy
-
-
 def test_the_compiled_guide_is_the_yaml_one_and_an_edit_is_never_shadowed(shipped: Path) -> None:
     compiled = precompiled.load_shipped_guide()
     assert compiled is not None
@@ -291,23 +277,3 @@ def test_the_compiled_guide_is_the_yaml_one_and_an_edit_is_never_shadowed(shippe
     path = shipped / guide.FILE_NAME
     path.write_text(path.read_text(encoding="utf-8").replace("Start in one process", "EDITED"), encoding="utf-8")
     assert precompiled.load_shipped_guide() is None
-
-
-def test_the_json_output_never_loads_the_guide(tmp_path: Path) -> None:
-    patch = (
-        "from pathlib import Path\n"
-        "from advisor import resources\n"
-        f"resources.compiled_path = lambda name: Path({str(tmp_path)!r}) / name\n"
-    )
-    subprocess.run(
-        [sys.executable, "-c", patch + "from advisor import precompiled\nprecompiled.main([])\n"], check=True
-    )
-    probe = (
-        patch + "import sys\nfrom advisor.cli import main\n"
-        "assert main(['recommend', '--defaults', '--format', 'json']) == 0\n"
-        "sys.stderr.write(repr(sorted(m for m in sys.modules if m.startswith('advisor.'))))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
-    loaded = done.stderr.strip().splitlines()[-1]
-    assert "advisor.precompiled" in loaded
-    assert "advisor.guide" not in loaded

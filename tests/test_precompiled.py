@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import random
-import shutil
 from pathlib import Path
 
 import pytest
 
-from advisor import advice, precompiled, resources, rules
+from advisor import advice, precompiled, rules
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the shipped rules with its own compilation, both where the advisor looks."""
-    copy = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", copy)
-    monkeypatch.setattr(resources, "rules_dir", lambda: copy)
-    monkeypatch.setattr(resources, "compiled_path", lambda name: tmp_path / "build" / name)
-    assert precompiled.main([]) == 0
-    return copy
 
 
 def profiles(count: int) -> list[dict[str, object]]:
