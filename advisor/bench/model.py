@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from advisor.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, AdvisorError
+
 SCHEMA = "advisor.bench/1"
 ENGINES = ("celery", "wamp")
 # status: what became of one engine's run of one experiment.
@@ -69,3 +71,15 @@ class Settings:
 
 QUICK = Settings(quick=True, calls=200, burst=400, fanout=(1, 2, 4), deadline=30.0)
 FULL = Settings(quick=False, calls=1000, burst=3000, fanout=(1, 4, 16), deadline=120.0)
+
+
+class EngineMissing(AdvisorError):
+    """An engine `advisor bench` needs is not installed or not found (exit 1): the message says how to get it."""
+
+    exit_code = EXIT_RUNTIME
+
+
+class BenchCancelled(AdvisorError):
+    """Ctrl-C during a run: every engine process has been stopped by then (exit 130)."""
+
+    exit_code = EXIT_INTERRUPTED

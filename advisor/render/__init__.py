@@ -35,6 +35,8 @@ class Format(StrEnum):
 FORMATS = tuple(fmt for fmt in Format if fmt is not Format.csv)
 # What a listing (advisor questions) writes: for people, or for programs.
 LISTING_FORMATS = (Format.text, Format.json)
+# What `advisor bench` writes: its measurements are not a decision record.
+BENCH_FORMATS = (Format.text, Format.json, Format.markdown, Format.html)
 
 
 def one_of(formats: tuple[Format, ...]) -> str:
