@@ -18,6 +18,7 @@ from advisor.errors import InputError
 LABELS = {"celery": "Celery", "wamp": "WAMP (Crossbar)"}
 # Metrics shown beside an outcome, in this order, with their units; lists (samples) are drawn, not printed.
 SHOWN = {"p50_ms": "p50 {} ms", "p99_ms": "p99 {} ms", "per_second": "{} /s", "count": "n={}"}
+NOISY = "Absolute figures on a shared machine are noisy: compare the ratios from one run."
 COLORS = {"celery": "#2f6f3e", "wamp": "#2a5aa8"}
 
 
@@ -177,16 +178,22 @@ def _number(value: Any) -> str:
 def text(result: BenchResult) -> str:
     import textwrap
 
-    lines = ["advisor bench: Celery and WAMP (Crossbar) measured side by side", where_line(result), ""]
+    from advisor.render.text import clean
+
+    def wrap(body: str, first: str, later: str) -> list[str]:
+        # Rule ids and URLs keep their hyphens on one line.
+        return textwrap.wrap(clean(body), 80, initial_indent=first, subsequent_indent=later, break_on_hyphens=False)
+
+    lines = ["advisor bench: Celery and WAMP (Crossbar) measured side by side", *wrap(where_line(result), "", ""), ""]
     for item in result.experiments:
-        lines.append(f"{item.title} ({item.id}, {item.seconds:g} s)")
+        lines.append(clean(f"{item.title} ({item.id}, {item.seconds:g} s)"))
         for engine in ENGINES:
             seen = getattr(item, engine)
             body = said(seen) + (f" [{figures(seen)}]" if figures(seen) else "")
-            lines += textwrap.wrap(body, 80, initial_indent=f"  {LABELS[engine]:<16}", subsequent_indent=" " * 18)
-        lines += textwrap.wrap("rules: " + ", ".join(item.rules), 80, initial_indent="  ", subsequent_indent="    ")
+            lines += wrap(body, f"  {LABELS[engine]:<16}", " " * 18)
+        lines += wrap("rules: " + ", ".join(item.rules), "  ", "    ")
         lines.append("")
-    lines.append(f"{result.seconds:g} s in all. Absolute figures on a shared machine are noisy: compare the ratios.")
+    lines += wrap(f"{result.seconds:g} s in all. {NOISY}", "", "")
     return "\n".join(lines) + "\n"
 
 
@@ -203,7 +210,7 @@ def markdown(result: BenchResult) -> str:
         cells += [md_cell(_cell_text(getattr(item, engine))) for engine in ENGINES]
         cells.append(", ".join(f"`{rule}`" for rule in item.rules))
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", f"{result.seconds:g} s in all. Absolute figures on a shared machine are noisy: compare the ratios."]
+    lines += ["", f"{result.seconds:g} s in all. {NOISY}"]
     return "\n".join(lines) + "\n"
 
 
@@ -249,7 +256,7 @@ def page(result: BenchResult) -> str:
             parts.append("</div>")
         rules = ", ".join(f"<code>{esc(rule)}</code>" for rule in item.rules)
         parts.append(f'</div><p class="rules">Evidence for: {rules} ({item.seconds:g} s)</p></section>')
-    note = f"{result.seconds:g} s in all. Absolute figures on a shared machine are noisy: compare the ratios."
+    note = f"{result.seconds:g} s in all. {NOISY}"
     parts += [f'<p class="note">{esc(note)}</p>', "</body></html>"]
     return "\n".join(parts) + "\n"
 
