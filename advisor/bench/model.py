@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, AdvisorError
+from advisor.errors import EXIT_INTERRUPTED, AdvisorError
 
 SCHEMA = "advisor.bench/1"
 ENGINES = ("celery", "wamp")
@@ -20,6 +20,10 @@ TIMEOUT = "timeout"  # its own deadline ended it
 ERROR = "error"  # it could not run to the end (an engine died, a call failed unexpectedly); `detail` says why
 NOT_AVAILABLE = "not-available"  # the engine has no such feature (WAMP has no scheduler); `sources` cite it
 STATUSES = (OK, TIMEOUT, ERROR, NOT_AVAILABLE)
+
+
+class EngineMissing(AdvisorError):
+    """An engine the bench needs cannot be found or started (exit 1); the message says how to get it."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +75,6 @@ class Settings:
 
 QUICK = Settings(quick=True, calls=200, burst=400, fanout=(1, 2, 4), deadline=30.0)
 FULL = Settings(quick=False, calls=1000, burst=3000, fanout=(1, 4, 16), deadline=120.0)
-
-
-class EngineMissing(AdvisorError):
-    """An engine `advisor bench` needs is not installed or not found (exit 1): the message says how to get it."""
-
-    exit_code = EXIT_RUNTIME
 
 
 class BenchCancelled(AdvisorError):
