@@ -167,6 +167,15 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the file tree;
 ProjectDirArg = Annotated[Path, typer.Argument(metavar="[DIR]", help="A project made by advisor new.")]
 ExitCodeOpt = Annotated[bool, typer.Option("--exit-code", help="Exit 1 when the verdict no longer holds.")]
 RuleIdArg = Annotated[str, typer.Argument(metavar="ID", autocompletion=completion.rule_ids)]
+EvidenceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--evidence",
+        metavar="FILE",
+        dir_okay=False,
+        help="What advisor bench --format json measured: shown beside the rules it supports.",
+    ),
+]
 QuickOpt = Annotated[bool, typer.Option("--quick", help="A short run: under a minute on two cores.")]
 BenchFormatOpt = Annotated[
     Format,
@@ -248,21 +257,34 @@ def recommend(
     project: ProjectOpt = None,
     accept: AcceptOpt = False,
     skip_bad: SkipBadOpt = False,
+    evidence: EvidenceOpt = None,
 ) -> int:
     """Print a verdict for the given answers, with reasons, flips and caveats."""
     _check_date(date)
     # The answers file the next steps name: the one given, so that they can be run as shown.
     record = DecisionRecord.from_options(output_format, project, accept, str(answers) if answers else None)
+    if batch is not None and evidence is not None:
+        raise InputError("--evidence goes with one answer set's report, not --batch")
     if batch is not None:
         return _recommend_batch(batch, answers, output_format, output, force, rules or [], skip_bad)
     if skip_bad:
         raise InputError("--skip-bad goes with --batch: it skips a portfolio's bad rows")
     if output_format not in FORMATS:
         raise InputError(f"--format {output_format} is for --batch; use {one_of(FORMATS)}")
+    measured = _bench_evidence(evidence)
     result = _advice_from_options(answers, set_ or [], defaults, rules or [])
     color = output is None and _wants_color()
-    _emit(render(result, output_format, date, color, record), output, force)
+    _emit(render(result, output_format, date, color, record, bench=measured), output, force)
     return 0
+
+
+def _bench_evidence(path: Path | None) -> Any:
+    """The bench document --evidence names (a BenchResult), read and checked before any advice is built."""
+    if path is None:
+        return None
+    from advisor.render import evidence
+
+    return evidence.load(path)
 
 
 def _recommend_batch(
