@@ -248,3 +248,68 @@ def test_html_escapes_what_an_engine_said() -> None:
     hostile = replace(first, celery=replace(first.celery, outcome="<script>alert(1)</script>"))
     html = bench_render.render(replace(result, experiments=(hostile,)), "html")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# --- recommend --evidence ---------------------------------------------------------------------
+
+ANSWERS = str(ROOT / "generated_examples" / "answers" / "import-tracker.yml")
+RECOMMENDATION = jsonschema.Draft202012Validator(
+    json.loads((ROOT / "docs" / "recommendation.schema.json").read_text(encoding="utf-8"))
+)
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html", "adr"])
+def test_every_report_format_shows_the_measurements_beside_the_rules(run: Run, fmt: str) -> None:
+    result = run("recommend", "--answers", ANSWERS, "--evidence", str(FIXTURE), "--format", fmt)
+    assert result.code == 0, result.err
+    out = " ".join(result.out.split())  # the terminal's wrapping aside
+    crashed = next(item for item in fixture_result().experiments if item.id == "crashed-consumer")
+    assert "Measured on your machine" in out
+    assert "2026-11-30T07:00:00Z" in out  # when it was measured
+    assert crashed.celery.outcome in out and crashed.wamp.outcome.split(":")[0] in out
+    assert "acks-late-needs-idempotent-tasks" in out.split("Measured on your machine", 1)[1]
+    if fmt != "adr":  # the record has no details section to annotate
+        assert "measured: see Measured on your machine (absent-consumer, crashed-consumer)" in out
+
+
+def test_without_evidence_no_report_mentions_a_measurement(run: Run) -> None:
+    for fmt in ("text", "markdown", "html", "adr", "json"):
+        out = run("recommend", "--answers", ANSWERS, "--format", fmt).out
+        assert "Measured on your machine" not in out and '"evidence"' not in out
+
+
+def test_json_evidence_is_an_optional_member_the_schema_allows(run: Run) -> None:
+    data = json.loads(run("recommend", "--answers", ANSWERS, "--evidence", str(FIXTURE), "--format", "json").out)
+    RECOMMENDATION.validate(data)
+    ids = [item["id"] for item in data["evidence"]["experiments"]]
+    assert "crashed-consumer" in ids and "round-trip" not in ids  # round trip supports no rule of this verdict
+    fired = {rule["rule"] for rule in (*data["fired"], *data["requirements"], *data["caveats"])}
+    assert all(set(item["rules"]) <= fired for item in data["evidence"]["experiments"])
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda d: d.update(schema="advisor.bench/0"), "schema: expected 'advisor.bench/1'"),
+        (lambda d: d["experiments"][2]["wamp"].pop("outcome"), "experiments[2].wamp.outcome: missing"),
+        (lambda d: d["experiments"][0]["celery"].update(status="fine"), "experiments[0].celery.status: 'fine'"),
+        (lambda d: d.update(seconds="fast"), "seconds: expected a number, found str"),
+    ],
+)
+def test_a_bad_evidence_file_is_refused_naming_the_file_and_field(
+    run: Run, tmp_path: Path, change: Callable[[dict[str, Any]], Any], named: str
+) -> None:
+    data = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    change(data)
+    bad = tmp_path / "bench.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    result = run("recommend", "--answers", ANSWERS, "--evidence", str(bad))
+    assert (result.code, result.out) == (2, "")
+    assert result.err == f"--evidence {bad}: {named}" + result.err.split(named, 1)[1]
+
+
+def test_evidence_that_is_not_json_is_refused(run: Run, tmp_path: Path) -> None:
+    bad = tmp_path / "bench.json"
+    bad.write_text("advisor bench output, as text", encoding="utf-8")
+    result = run("recommend", "--answers", ANSWERS, "--evidence", str(bad))
+    assert result.code == 2 and f"--evidence {bad}: not a JSON document from advisor bench" in result.err
