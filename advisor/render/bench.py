@@ -286,7 +286,7 @@ def _figure(svg: str, caption: str) -> str:
 
 
 # Chart geometry: a 360-unit-wide viewBox scales down to a phone's width with its text still legible.
-_W, _H, _LEFT, _BOTTOM, _TOP = 360, 220, 44, 40, 10
+_W, _H, _LEFT, _BOTTOM, _TOP = 360, 230, 44, 40, 24
 
 
 def _frame(x_label: str, y_label: str) -> list[str]:
@@ -295,15 +295,16 @@ def _frame(x_label: str, y_label: str) -> list[str]:
         f'<line x1="{_LEFT}" y1="{_H - _BOTTOM}" x2="{_W - 8}" y2="{_H - _BOTTOM}" stroke="#555"/>',
         f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{_H - _BOTTOM}" stroke="#555"/>',
         f'<text x="{(_W + _LEFT) / 2}" y="{_H - 4}" text-anchor="middle">{html.escape(x_label)}</text>',
-        f'<text x="12" y="{(_H - _BOTTOM) / 2}" text-anchor="middle" '
-        f'transform="rotate(-90 12 {(_H - _BOTTOM) / 2})">{html.escape(y_label)}</text>',
+        # The y label reads across, above its axis: a rotated label is harder to read on a phone.
+        f'<text x="4" y="14">{html.escape(y_label)}</text>',
     ]
 
 
 def _legend(engines: list[str]) -> list[str]:
+    """One line above the plot, right of the y label: it never hides a curve."""
     return [
-        f'<text x="{_LEFT + 8}" y="{_TOP + 14 + 16 * row}" fill="{COLORS[engine]}">{html.escape(LABELS[engine])}</text>'
-        for row, engine in enumerate(engines)
+        f'<text x="{150 + 60 * column}" y="14" fill="{COLORS[engine]}">{html.escape(LABELS[engine])}</text>'
+        for column, engine in enumerate(engines)
     ]
 
 
