@@ -54,7 +54,9 @@ def test_bench_and_evidence_html_fit_a_phone_and_stay_legible_in_chromium(tmp_pa
 
 
 def _bench(*args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # The checkout's own Crossbar.io virtualenv, unless ADVISOR_CROSSBAR names another.
+    crossbar = os.environ.get("ADVISOR_CROSSBAR", str(ROOT / ".venv-crossbar" / "bin" / "crossbar"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ADVISOR_CROSSBAR": crossbar}
     command = [sys.executable, "-m", "advisor", "bench", "--quick", *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
 
