@@ -313,3 +313,19 @@ def test_evidence_that_is_not_json_is_refused(run: Run, tmp_path: Path) -> None:
     bad.write_text("advisor bench output, as text", encoding="utf-8")
     result = run("recommend", "--answers", ANSWERS, "--evidence", str(bad))
     assert result.code == 2 and f"--evidence {bad}: not a JSON document from advisor bench" in result.err
+
+
+@pytest.mark.parametrize("args", [["--help"], ["recommend", "--defaults", "--format", "json"], ["bench", "--help"]])
+def test_nothing_of_the_bench_is_loaded_unless_it_runs(args: list[str]) -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from advisor.cli import main\n"
+        f"code = main({args!r})\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('advisor.bench', 'mirakuru', 'psutil')))\n"
+        "sys.stderr.write(repr((code, loaded)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.stderr.strip().splitlines()[-1] == "(0, [])"
