@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from advisor.errors import EXIT_RUNTIME, AdvisorError
+
 SCHEMA = "advisor.bench/1"
 ENGINES = ("celery", "wamp")
 # status: what became of one engine's run of one experiment.
@@ -18,6 +20,15 @@ TIMEOUT = "timeout"  # its own deadline ended it
 ERROR = "error"  # it could not run to the end (an engine died, a call failed unexpectedly); `detail` says why
 NOT_AVAILABLE = "not-available"  # the engine has no such feature (WAMP has no scheduler); `sources` cite it
 STATUSES = (OK, TIMEOUT, ERROR, NOT_AVAILABLE)
+
+
+class EngineMissing(AdvisorError):
+    """An engine cannot run: its executable or the `advisor[engines]` extra is missing (exit 1).
+
+    The message says what is missing and how to get it.
+    """
+
+    exit_code = EXIT_RUNTIME
 
 
 @dataclass(frozen=True)
