@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.errors import EXIT_INTERRUPTED, AdvisorError
+from advisor.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, AdvisorError
 
 SCHEMA = "advisor.bench/1"
 ENGINES = ("celery", "wamp")
@@ -23,7 +23,12 @@ STATUSES = (OK, TIMEOUT, ERROR, NOT_AVAILABLE)
 
 
 class EngineMissing(AdvisorError):
-    """An engine the bench needs cannot be found or started (exit 1); the message says how to get it."""
+    """An engine cannot run: its executable or the `advisor[engines]` extra is missing (exit 1).
+
+    The message says what is missing and how to get it.
+    """
+
+    exit_code = EXIT_RUNTIME
 
 
 @dataclass(frozen=True)
