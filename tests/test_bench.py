@@ -331,3 +331,20 @@ def test_nothing_of_the_bench_is_loaded_unless_it_runs(args: list[str]) -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.stderr.strip().splitlines()[-1] == "(0, [])"
+
+
+def test_ctrl_c_is_still_a_cancel_when_stopping_an_engine_then_fails() -> None:
+    engines: list[LoopbackEngine] = []
+
+    def start_and_fail_to_stop(stack: contextlib.ExitStack, work_dir: Path) -> Any:
+        def stop_badly() -> None:
+            raise RuntimeError("the router exited 1 while it was starting")
+
+        stack.callback(stop_badly)
+        raise KeyboardInterrupt  # Ctrl-C while this engine starts
+
+    both = sides({}, engines)
+    both[1] = replace(both[1], start=start_and_fail_to_stop)
+    with pytest.raises(BenchCancelled):
+        runner.run(runner.Options(), both, SHORT)
+    assert [engine.stopped for engine in engines] == [True]

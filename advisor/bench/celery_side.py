@@ -178,7 +178,9 @@ class CeleryEngine:
         from advisor.bench.processes import START_TIMEOUT, ReadyExecutor, log_to
 
         # The workers import advisor from wherever this process does (a checkout or site-packages).
-        python_path = os.pathsep.join(filter(None, [str(Path(advisor.__file__).parents[1]), os.environ.get("PYTHONPATH")]))
+        python_path = os.pathsep.join(
+            filter(None, [str(Path(advisor.__file__).parents[1]), os.environ.get("PYTHONPATH")])
+        )
         # SIGQUIT, Celery's cold shutdown: a benchmark process has nothing to finish, and a warm one
         # waits for the broker connection's poll (about ten seconds for a worker on a broadcast queue).
         return ReadyExecutor(
@@ -416,7 +418,9 @@ def reach(app: Any, engine: CeleryEngine, broadcast: Any, count: int, clock: Clo
         sent = time.time()
         # The fanout exchange itself, declared by the sender: by name alone kombu would route it as direct.
         exchange = broadcast.exchange
-        app.send_task("advisor.bench.stamp", [token], exchange=exchange, routing_key=broadcast.routing_key, declare=[exchange])
+        app.send_task(
+            "advisor.bench.stamp", [token], exchange=exchange, routing_key=broadcast.routing_key, declare=[exchange]
+        )
         heard = engine_poll(lambda: stamps(engine, token, count), clock.left(1.0 if warm_up else None))
         if heard:
             return round((max(heard) - sent) * 1000, 3)
@@ -460,7 +464,11 @@ def absent_consumer(engine: CeleryEngine, settings: Settings) -> Observation:
         answer = engine_poll(lambda: result.ready(), clock.left())
         ran = marks(engine.marks, f"arrive-{token}")
         engine.forget(app, queue)
-    metrics: dict[str, Any] = {"queued_while_absent": waiting, "state_while_absent": state, "absent_s": round(worker_started - sent, 3)}
+    metrics: dict[str, Any] = {
+        "queued_while_absent": waiting,
+        "state_while_absent": state,
+        "absent_s": round(worker_started - sent, 3),
+    }
     if not answer or not ran:
         outcome = f"lost: the task never ran, although a worker ran for {time.time() - worker_started:.1f} s"
         return Observation(ENGINE, OK, outcome, metrics | {"delivered": False})
@@ -508,7 +516,9 @@ def crashed_consumer(engine: CeleryEngine, settings: Settings, acks_late: bool =
         metrics["visibility_timeout_s"] = VISIBILITY_TIMEOUT
     if metrics["redelivered"]:
         metrics["redelivered_after_s"] = round(waited, 3)
-        outcome = f"redelivered: the task ran again after its worker was killed (attempts {count}, {waited:.1f} s later)"
+        outcome = (
+            f"redelivered: the task ran again after its worker was killed (attempts {count}, {waited:.1f} s later)"
+        )
         if engine.redis:
             outcome += f"; Redis waits out the visibility timeout, here {VISIBILITY_TIMEOUT} s"
     else:

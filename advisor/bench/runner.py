@@ -98,10 +98,23 @@ def run(options: Options, sides: Sequence[Side] | None = None, settings: Setting
             engines = [side.start(stack, work_dir) for side in sides]
             results = tuple(_run_one(item, sides, engines, settings, options.progress) for item in chosen)
             where = {side.where: engine.description for side, engine in zip(sides, engines, strict=True)}
-    except KeyboardInterrupt:
-        # The `with` has closed the stack by now: every process it started is stopped.
-        raise BenchCancelled("bench cancelled; every engine process stopped") from None
+    except BaseException as exc:
+        # The `with` has closed the stack by now: every process it started is stopped. A process
+        # stopped mid-start may exit with an error, which then stands in front of the Ctrl-C.
+        if interrupted(exc):
+            raise BenchCancelled("bench cancelled; every engine process stopped") from None
+        raise
     return BenchResult(options.quick, where, machine(), results, round(time.monotonic() - began, 2))
+
+
+def interrupted(exc: BaseException | None) -> bool:
+    """Whether Ctrl-C is `exc` or behind it (raised while the stack was being closed)."""
+    seen = 0
+    while exc is not None and seen < 20:  # a chain is short; the bound only guards against a cycle
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc, seen = exc.__context__, seen + 1
+    return False
 
 
 def _run_one(
