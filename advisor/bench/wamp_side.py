@@ -72,7 +72,7 @@ def require_autobahn() -> None:
 def router_config(port: int) -> dict[str, Any]:
     """One router worker, realm `bench`, a WebSocket on 127.0.0.1:PORT, ticket authentication only."""
     permission = {
-        "uri": "bench.",
+        "uri": "bench.",  # each run's URIs are bench.<run id>.…
         "match": "prefix",
         "allow": {"call": True, "register": True, "publish": True, "subscribe": True},
         "disclose": {"caller": False, "publisher": False},
@@ -151,6 +151,7 @@ class WampEngine:
         self.router: ReadyExecutor | None = None
         self._callee: PeerProcess | None = None
         self._count = 0
+        self.prefix = f"bench.{secrets.token_hex(4)}"  # this run's URIs: no clash with another run on the router
         if url is None:
             port = free_port()
             ticket = secrets.token_urlsafe(24)
@@ -218,7 +219,7 @@ class WampEngine:
         package_root = str(Path(__file__).resolve().parents[2])
         pythonpath = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         executor = ReadyExecutor(
-            [sys.executable, "-m", PEER_MODULE, *args],
+            [sys.executable, "-m", PEER_MODULE, *args, "--prefix", self.prefix],
             ready=logged(log, ready),
             envvars={**self.peer.env(), "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"},
             timeout=max(1.0, min(START_TIMEOUT, timeout)),
@@ -227,6 +228,10 @@ class WampEngine:
         self.stack.callback(executor.stop)  # also on Ctrl-C while an experiment runs in another thread
         self._start(executor, f"the WAMP {args[0]}", log)
         return PeerProcess(executor, log)
+
+    def uri(self, name: str) -> str:
+        """This run's URI for `name`: bench.<run id>.echo, .slow, .event.N."""
+        return f"{self.prefix}.{name}"
 
     def echo_callee(self, timeout: float) -> None:
         """The callee of bench.echo, shared by the experiments that only time calls."""
@@ -260,6 +265,9 @@ class Unexpected(Exception):
 
 def observe(engine: WampEngine, settings: Settings, work: Callable[[Clock], Awaitable[Observation]]) -> Observation:
     """`work`'s observation within settings.deadline; TIMEOUT or ERROR (never an exception) when not."""
+    reason = engine.alive()
+    if reason:  # a dead router is reported at once, not waited on until the deadline
+        return Observation(ENGINE, ERROR, "", detail=reason)
     clock = Clock(time.monotonic() + settings.deadline)
 
     async def bounded() -> Observation:
@@ -328,10 +336,10 @@ def round_trip(engine: WampEngine, settings: Settings) -> Observation:
         samples: list[float] = []
         async with session(engine, clock) as caller:
             for i in range(WARM_UPS):
-                await caller.call("bench.echo", i)
+                await caller.call(engine.uri("echo"), i)
             for i in range(settings.calls):
                 start = time.perf_counter()
-                answer = await caller.call("bench.echo", i)
+                answer = await caller.call(engine.uri("echo"), i)
                 samples.append(time.perf_counter() - start)
                 if answer != i:
                     raise Unexpected(f"bench.echo({i}) answered {answer!r}")
@@ -352,17 +360,17 @@ def throughput(engine: WampEngine, settings: Settings) -> Observation:
         await asyncio.to_thread(engine.echo_callee, clock.left())
         async with session(engine, clock) as caller:
             for i in range(WARM_UPS):
-                await caller.call("bench.echo", i)
+                await caller.call(engine.uri("echo"), i)
             start = time.perf_counter()
-            answers = await asyncio.gather(*(caller.call("bench.echo", i) for i in range(settings.burst)))
+            answers = await asyncio.gather(*(caller.call(engine.uri("echo"), i) for i in range(settings.burst)))
             seconds = time.perf_counter() - start
         right = sum(answer == i for i, answer in enumerate(answers))
-        per_second = settings.burst / seconds
+        per_second = round(settings.burst / seconds, 1)  # the outcome shows the figure the metrics hold
         metrics = {
             "count": settings.burst,
             "answered": right,
             "seconds": round(seconds, 4),
-            "per_second": round(per_second, 1),
+            "per_second": per_second,
         }
         outcome = (
             f"{settings.burst} calls sent at once, {right} answered with their own argument, "
@@ -395,7 +403,8 @@ def fan_out(engine: WampEngine, settings: Settings) -> Observation:
             async with session(engine, clock) as publisher:
                 by_n, short = {}, {}
                 for n in settings.fanout:
-                    times, received = await publish_rounds(publisher, subscriber, n, rounds, clock, EVENT)
+                    topic = engine.uri(f"event.{n}")
+                    times, received = await publish_rounds(publisher, subscriber, topic, n, rounds, clock, EVENT)
                     by_n[str(n)] = round(statistics.median(times) * 1000, 3) if times else None
                     if received < n:
                         short[n] = received
@@ -407,7 +416,7 @@ def fan_out(engine: WampEngine, settings: Settings) -> Observation:
 
 
 async def publish_rounds(
-    publisher: Any, subscriber: PeerProcess, n: int, rounds: int, clock: Clock, event: str
+    publisher: Any, subscriber: PeerProcess, topic: str, n: int, rounds: int, clock: Clock, event: str
 ) -> tuple[list[float], int]:
     """Seconds until the last of n sessions had each event (a warm-up first), and the fewest that had one."""
     from autobahn.wamp.types import PublishOptions
@@ -417,7 +426,7 @@ async def publish_rounds(
     for round_ in ["warm-up", *range(rounds)]:
         seq = f"{n}-{round_}"
         sent = time.time()
-        await publisher.publish(f"bench.event.{n}", seq, options=PublishOptions(acknowledge=True))  # type: ignore[no-untyped-call]  # untyped
+        await publisher.publish(topic, seq, options=PublishOptions(acknowledge=True))  # type: ignore[no-untyped-call]  # untyped
         lines = await wait_for_lines(subscriber, f"{event} {seq} ", n, clock.left(5.0))
         fewest = min(fewest, len(lines))
         if round_ != "warm-up" and lines:
@@ -449,7 +458,7 @@ def absent_consumer(engine: WampEngine, settings: Settings, with_callee: bool = 
             async with session(engine, clock) as caller:
                 start = time.perf_counter()
                 try:
-                    await caller.call("bench.slow", "absent")
+                    await caller.call(engine.uri("slow"), "absent")
                     error = None
                 except ApplicationError as exc:
                     error = exc.error
@@ -492,18 +501,21 @@ def crashed_consumer(engine: WampEngine, settings: Settings) -> Observation:
         # Slow enough that the call is still running when the callee is killed.
         args = ["callee", "--procedure", "slow", "--slow-seconds", str(settings.deadline * 2)]
         callee = await start_peer(engine, clock, args, CALLEE_READY)
-        async with session(engine, clock) as caller:
-            call = asyncio.ensure_future(caller.call("bench.slow", "crash"))
-            if not await wait_for_lines(callee, SLOW_STARTED, 1, clock.left()):
-                raise Unexpected("the callee never started bench.slow")
-            killed = time.perf_counter()
-            await asyncio.to_thread(callee.executor.kill, True, signal.SIGKILL)
-            try:
-                await call
-                error = None
-            except ApplicationError as exc:
-                error = exc.error
-            ms = (time.perf_counter() - killed) * 1000
+        try:
+            async with session(engine, clock) as caller:
+                call = asyncio.ensure_future(caller.call(engine.uri("slow"), "crash"))
+                if not await wait_for_lines(callee, SLOW_STARTED, 1, clock.left()):
+                    raise Unexpected("the callee never started bench.slow")
+                killed = time.perf_counter()
+                await asyncio.to_thread(callee.executor.kill, True, signal.SIGKILL)
+                try:
+                    await call
+                    error = None
+                except ApplicationError as exc:
+                    error = exc.error
+                ms = (time.perf_counter() - killed) * 1000
+        finally:
+            await stop_peer(callee)  # when something failed before the kill
         again = await start_peer(engine, clock, ["callee", "--procedure", "slow", "--slow-seconds", "0"], CALLEE_READY)
         try:
             rerun = await wait_for_lines(again, SLOW_STARTED, 1, clock.left(grace(settings)))
