@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,6 +185,22 @@ def test_closing_the_stack_stops_every_process_the_engine_started(crossbar: str,
         assert len(running.pids) == 3 and still_running(tree) == tree
         stack.close()  # what Ctrl-C in the runner does
         assert poll(lambda: not still_running(tree), 10) is not None, still_running(tree)
+
+
+@pytest.mark.slow
+def test_closing_the_stack_mid_experiment_stops_it_and_everything_started(crossbar: str, tmp_path: Path) -> None:
+    results: list[Observation] = []
+    with started(crossbar, tmp_path) as (running, stack):
+        before = len(running.pids)
+        worker = threading.Thread(target=lambda: results.append(wamp_side.crashed_consumer(running, QUICK)))
+        worker.start()  # as the runner runs an experiment; Ctrl-C then closes the stack in the main thread
+        assert poll(lambda: len(running.pids) > before, QUICK.deadline), "the experiment started no callee"
+        tree = process_tree(running.pids)
+        stack.close()
+        worker.join(QUICK.deadline)
+        assert not worker.is_alive()
+        assert poll(lambda: not still_running(process_tree(running.pids) | tree), 10) is not None
+    assert [observation.status for observation in results] == [ERROR]
 
 
 @pytest.mark.slow

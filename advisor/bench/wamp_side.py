@@ -301,12 +301,16 @@ async def session(engine: WampEngine, clock: Clock) -> AsyncIterator[Any]:
         transport.close()
 
 
-async def wait_for_lines(peer: PeerProcess, prefix: str, count: int, timeout: float) -> list[str]:
-    """Lines of `peer`'s log starting with `prefix`: once there are `count`, or what there is after `timeout`."""
+async def wait_for_lines(
+    peer: PeerProcess, prefix: str, count: int, timeout: float, done: Callable[[], bool] = lambda: False
+) -> list[str]:
+    """Lines of `peer`'s log starting with `prefix`: once there are `count`, or what there is once
+    `timeout` has passed, the peer has exited or `done()` is true (a call that failed meanwhile)."""
     end = time.monotonic() + timeout
     while True:
-        lines = peer.lines(prefix)
-        if len(lines) >= count or time.monotonic() >= end:
+        over = time.monotonic() >= end or not peer.executor.running() or done()
+        lines = peer.lines(prefix)  # read after the checks: a peer's last lines still count
+        if len(lines) >= count or over:
             return lines
         await asyncio.sleep(0.002)
 
@@ -504,7 +508,8 @@ def crashed_consumer(engine: WampEngine, settings: Settings) -> Observation:
         try:
             async with session(engine, clock) as caller:
                 call = asyncio.ensure_future(caller.call(engine.uri("slow"), "crash"))
-                if not await wait_for_lines(callee, SLOW_STARTED, 1, clock.left()):
+                if not await wait_for_lines(callee, SLOW_STARTED, 1, clock.left(), call.done):
+                    await asyncio.wait_for(call, clock.left())  # raises what failed it, if it did
                     raise Unexpected("the callee never started bench.slow")
                 killed = time.perf_counter()
                 await asyncio.to_thread(callee.executor.kill, True, signal.SIGKILL)
