@@ -24,6 +24,7 @@ from advisor.bench.experiments import IDS
 from advisor.bench.model import ERROR, NOT_AVAILABLE, OK, QUICK, EngineMissing, Observation
 from advisor.bench.processes import poll
 from advisor.bench.wamp_peers import CALLEE_READY, Peer, Refused, join
+from advisor.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,6 +66,14 @@ def test_a_missing_crossbar_is_named_with_how_to_get_it(tmp_path: Path) -> None:
     assert "/nonexistent/crossbar" in str(caught.value)
     assert "ADVISOR_CROSSBAR" in str(caught.value)
     assert caught.value.exit_code == 1
+
+
+def test_a_router_url_must_be_a_websocket_and_is_reported_without_credentials(tmp_path: Path) -> None:
+    with contextlib.ExitStack() as stack:
+        with pytest.raises(InputError, match="ws:// or wss://"):
+            wamp_side.WampEngine(stack, tmp_path, url="http://127.0.0.1:8080/ws")
+        remote = wamp_side.WampEngine(stack, tmp_path, url="wss://someone:hunter2@router.example:8443/ws")
+    assert remote.description == "Crossbar router at wss://router.example:8443/ws (realm bench)"
 
 
 @pytest.mark.slow

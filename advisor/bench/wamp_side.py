@@ -36,6 +36,7 @@ from typing import Any
 
 from advisor.bench.model import ERROR, NOT_AVAILABLE, OK, TIMEOUT, EngineMissing, Observation, Settings
 from advisor.bench.processes import START_TIMEOUT, ReadyExecutor, free_port, latency_metrics, log_to, logged
+from advisor.errors import InputError
 
 ENGINE = "wamp"
 REALM = "bench"
@@ -126,6 +127,10 @@ def handshake_status(url: str, timeout: float) -> str:
         return conn.recv(4096).decode("latin-1").split("\r\n", 1)[0]
 
 
+class Unexpected(Exception):
+    """The engine did something the experiment cannot go on from (a wrong answer, a peer that never started)."""
+
+
 @dataclass
 class PeerProcess:
     """A started peer and its log."""
@@ -160,7 +165,7 @@ class WampEngine:
             self.description = " ".join(filter(None, ["local Crossbar router", version, f"on 127.0.0.1:{port}"]))
         else:
             if urllib.parse.urlsplit(url).scheme not in ("ws", "wss"):
-                raise EngineMissing(f"--router needs a ws:// or wss:// URL, not {public_url(url)}")
+                raise InputError(f"--router needs a ws:// or wss:// URL, not {public_url(url)}")
             self.peer = Peer.from_env(os.environ, url)
             self.description = f"Crossbar router at {public_url(url)} (realm {self.peer.realm})"
 
@@ -189,13 +194,13 @@ class WampEngine:
         except OSError:
             return False
 
-    def _start(self, executor: ReadyExecutor, what: str, log: Path) -> None:
+    def _start(self, executor: ReadyExecutor, what: str, log: Path, failed: type[Exception] = EngineMissing) -> None:
         from mirakuru.exceptions import ExecutorError
 
         try:
             executor.start()
         except (ExecutorError, OSError) as exc:
-            raise EngineMissing(f"{what} did not start ({exc}); last lines of {log}:\n{tail(log)}") from exc
+            raise failed(f"{what} did not start ({exc}); last lines of {log}:\n{tail(log)}") from exc
         finally:
             if executor.process is not None:
                 self.pids.append(executor.process.pid)
@@ -226,7 +231,7 @@ class WampEngine:
             **log_to(self.stack, log),
         )
         self.stack.callback(executor.stop)  # also on Ctrl-C while an experiment runs in another thread
-        self._start(executor, f"the WAMP {args[0]}", log)
+        self._start(executor, f"the WAMP {args[0]}", log, Unexpected)
         return PeerProcess(executor, log)
 
     def uri(self, name: str) -> str:
@@ -259,10 +264,6 @@ class Clock:
         return left if cap is None else min(cap, left)
 
 
-class Unexpected(Exception):
-    """The engine did something the experiment cannot go on from (a wrong answer, a peer that never started)."""
-
-
 def observe(engine: WampEngine, settings: Settings, work: Callable[[Clock], Awaitable[Observation]]) -> Observation:
     """`work`'s observation within settings.deadline; TIMEOUT or ERROR (never an exception) when not."""
     reason = engine.alive()
@@ -278,7 +279,9 @@ def observe(engine: WampEngine, settings: Settings, work: Callable[[Clock], Awai
     except TimeoutError:
         detail = f"not finished within its deadline of {settings.deadline:g} s"
         return Observation(ENGINE, TIMEOUT, "", detail=with_reason(engine, detail))
-    except Exception as exc:  # an engine fault is reported, never raised (see the module docstring)
+    except Unexpected as exc:
+        return Observation(ENGINE, ERROR, "", detail=with_reason(engine, str(exc)))
+    except Exception as exc:  # an engine fault is reported, never raised (the runner goes on with the others)
         return Observation(ENGINE, ERROR, "", detail=with_reason(engine, f"{type(exc).__name__}: {exc}"))
 
 
