@@ -23,7 +23,7 @@ from advisor.bench import wamp_side
 from advisor.bench.experiments import IDS
 from advisor.bench.model import ERROR, NOT_AVAILABLE, OK, QUICK, EngineMissing, Observation
 from advisor.bench.processes import poll
-from advisor.bench.wamp_peers import CALLEE_READY, Peer, Refused, join
+from advisor.bench.wamp_peers import CALLEE_READY, SLOW_STARTED, Peer, Refused, join
 from advisor.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,10 +200,11 @@ def test_closing_the_stack_stops_every_process_the_engine_started(crossbar: str,
 def test_closing_the_stack_mid_experiment_stops_it_and_everything_started(crossbar: str, tmp_path: Path) -> None:
     results: list[Observation] = []
     with started(crossbar, tmp_path) as (running, stack):
-        before = len(running.pids)
         worker = threading.Thread(target=lambda: results.append(wamp_side.crashed_consumer(running, QUICK)))
         worker.start()  # as the runner runs an experiment; Ctrl-C then closes the stack in the main thread
-        assert poll(lambda: len(running.pids) > before, QUICK.deadline), "the experiment started no callee"
+        # Close once the callee runs the call it is about to be killed in: the experiment is mid-way.
+        slow_started = lambda: any(SLOW_STARTED in log.read_text() for log in tmp_path.glob("wamp-callee-*.log"))  # noqa: E731
+        assert poll(slow_started, QUICK.deadline), "the experiment's callee never started the call"
         tree = process_tree(running.pids)
         stack.close()
         worker.join(QUICK.deadline)

@@ -26,6 +26,7 @@ import socket
 import ssl
 import statistics
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -131,6 +132,28 @@ class Unexpected(Exception):
     """The engine did something the experiment cannot go on from (a wrong answer, a peer that never started)."""
 
 
+# mirakuru is not thread-safe: an experiment may kill a callee while Ctrl-C stops it from the
+# main thread, and both would wait on a process the other has just cleared.
+PROCESS_LOCK = threading.Lock()
+
+
+def stop(executor: ReadyExecutor) -> None:
+    """Stop `executor` (its process group); one that died of a kill or a crash counts as stopped."""
+    from mirakuru.exceptions import ProcessFinishedWithError
+
+    with PROCESS_LOCK:
+        try:
+            executor.stop()
+        except ProcessFinishedWithError:
+            pass  # its exit status is no news here: alive() and the experiments report a dead engine
+
+
+def kill(executor: ReadyExecutor) -> None:
+    """SIGKILL `executor`'s process group, as a crash would end it."""
+    with PROCESS_LOCK:
+        executor.kill(True, signal.SIGKILL)
+
+
 @dataclass
 class PeerProcess:
     """A started peer and its log."""
@@ -184,7 +207,7 @@ class WampEngine:
             stop_signal=signal.SIGINT,  # Crossbar exits 1 after a clean SIGTERM shutdown, 0 after SIGINT
             **log_to(self.stack, log),
         )
-        self.stack.callback(self.router.stop)
+        self.stack.callback(stop, self.router)
         self._start(self.router, "the Crossbar router", log)
         return crossbar_version(log)
 
@@ -230,7 +253,7 @@ class WampEngine:
             timeout=max(1.0, min(START_TIMEOUT, timeout)),
             **log_to(self.stack, log),
         )
-        self.stack.callback(executor.stop)  # also on Ctrl-C while an experiment runs in another thread
+        self.stack.callback(stop, executor)  # also on Ctrl-C while an experiment runs in another thread
         self._start(executor, f"the WAMP {args[0]}", log, Unexpected)
         return PeerProcess(executor, log)
 
@@ -324,7 +347,20 @@ async def start_peer(engine: WampEngine, clock: Clock, args: list[str], ready: s
 
 
 async def stop_peer(peer: PeerProcess) -> None:
-    await asyncio.to_thread(peer.executor.stop)
+    await asyncio.to_thread(stop, peer.executor)
+
+
+async def watch_for_call(callee: PeerProcess, settings: Settings, clock: Clock) -> list[str]:
+    """The calls a fresh slow callee was handed within the grace period (none is the expected news).
+
+    "Nothing came" only counts when the callee was there to receive it the whole time.
+    """
+    from advisor.bench.wamp_peers import SLOW_STARTED
+
+    lines = await wait_for_lines(callee, SLOW_STARTED, 1, clock.left(grace(settings)))
+    if not lines and not callee.executor.running():
+        raise Unexpected("the callee watching for a kept or repeated call exited before the watch ended")
+    return lines
 
 
 def grace(settings: Settings) -> float:
@@ -455,7 +491,7 @@ def absent_consumer(engine: WampEngine, settings: Settings, with_callee: bool = 
     """Call bench.slow while no callee has it registered (or, with_callee, while one has)."""
     from autobahn.wamp.exception import ApplicationError
 
-    from advisor.bench.wamp_peers import CALLEE_READY, SLOW_STARTED
+    from advisor.bench.wamp_peers import CALLEE_READY
 
     slow_callee = ["callee", "--procedure", "slow", "--slow-seconds", "0"]
 
@@ -479,7 +515,7 @@ def absent_consumer(engine: WampEngine, settings: Settings, with_callee: bool = 
         # Was the call kept for later? A callee that registers now would be handed it.
         later = await start_peer(engine, clock, slow_callee, CALLEE_READY)
         try:
-            ran = await wait_for_lines(later, SLOW_STARTED, 1, clock.left(grace(settings)))
+            ran = await watch_for_call(later, settings, clock)
         finally:
             await stop_peer(later)
         metrics["ran_later"] = bool(ran)
@@ -515,7 +551,7 @@ def crashed_consumer(engine: WampEngine, settings: Settings) -> Observation:
                     await asyncio.wait_for(call, clock.left())  # raises what failed it, if it did
                     raise Unexpected("the callee never started bench.slow")
                 killed = time.perf_counter()
-                await asyncio.to_thread(callee.executor.kill, True, signal.SIGKILL)
+                await asyncio.to_thread(kill, callee.executor)
                 try:
                     await call
                     error = None
@@ -526,7 +562,7 @@ def crashed_consumer(engine: WampEngine, settings: Settings) -> Observation:
             await stop_peer(callee)  # when something failed before the kill
         again = await start_peer(engine, clock, ["callee", "--procedure", "slow", "--slow-seconds", "0"], CALLEE_READY)
         try:
-            rerun = await wait_for_lines(again, SLOW_STARTED, 1, clock.left(grace(settings)))
+            rerun = await watch_for_call(again, settings, clock)
         finally:
             await stop_peer(again)
         metrics = {"ms": round(ms, 3), "error": error, "attempts": 1 + len(rerun)}
