@@ -231,3 +231,13 @@ def test_a_dead_router_is_reported_and_an_experiment_errors_without_waiting(cros
         assert "does not answer" in (remote.alive() or "")
         observation = wamp_side.fan_out(remote, QUICK)
         assert observation.status == ERROR and "does not answer" in observation.detail
+
+
+@pytest.mark.slow
+def test_a_work_dir_used_by_an_earlier_run_does_not_leak_into_the_next(crossbar: str, tmp_path: Path) -> None:
+    """Readiness and receipts are read from logs: an earlier run's lines must not count."""
+    for _ in range(2):
+        with started(crossbar, tmp_path) as (running, _):
+            observation = ok(wamp_side.fan_out(running, QUICK))
+            assert all(ms > 0 for ms in observation.metrics["by_n"].values()), observation.outcome
+            assert ok(wamp_side.absent_consumer(running, QUICK, with_callee=True)).outcome.startswith("answered")

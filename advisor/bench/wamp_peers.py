@@ -27,7 +27,7 @@ import os
 import ssl
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +61,7 @@ class Peer:
         }
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | os._Environ[str], url: str) -> Peer:
+    def from_env(cls, env: Mapping[str, str], url: str) -> Peer:
         return cls(
             url=url,
             realm=env.get("ADVISOR_BENCH_REALM") or "bench",

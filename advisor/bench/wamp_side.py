@@ -103,6 +103,12 @@ def public_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def fresh_log(log: Path) -> Path:
+    """`log`, emptied: readiness and results are read from it, so no earlier run's lines may count."""
+    log.unlink(missing_ok=True)
+    return log
+
+
 def tail(log: Path, lines: int = 8) -> str:
     try:
         return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -197,7 +203,7 @@ class WampEngine:
         cbdir = self.work_dir / ".crossbar"
         cbdir.mkdir(parents=True, exist_ok=True)
         (cbdir / "config.json").write_text(json.dumps(router_config(port), indent=2), encoding="utf-8")
-        log = self.work_dir / "crossbar.log"
+        log = fresh_log(self.work_dir / "crossbar.log")
         started = logged(log, ROUTER_STARTED)
         self.router = ReadyExecutor(
             [crossbar, "start", "--cbdir", str(cbdir)],
@@ -243,7 +249,7 @@ class WampEngine:
     def start_peer(self, args: list[str], ready: str, timeout: float) -> PeerProcess:
         """`python -m advisor.bench.wamp_peers ARGS`, ready once `ready` is in its log."""
         self._count += 1
-        log = self.work_dir / f"wamp-{args[0]}-{self._count}.log"
+        log = fresh_log(self.work_dir / f"wamp-{args[0]}-{self._count}.log")
         package_root = str(Path(__file__).resolve().parents[2])
         pythonpath = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         executor = ReadyExecutor(
@@ -453,7 +459,12 @@ def fan_out(engine: WampEngine, settings: Settings) -> Observation:
                         short[n] = received
         finally:
             await stop_peer(subscriber)
-        return Observation(ENGINE, OK, fan_out_outcome(by_n, short, rounds), {"by_n": by_n, "rounds": rounds})
+        return Observation(
+            ENGINE,
+            OK,
+            fan_out_outcome(by_n, short, rounds),
+            {"by_n": by_n, "rounds": rounds, "subscriber_processes": 1},
+        )
 
     return observe(engine, settings, work)
 
@@ -480,7 +491,10 @@ async def publish_rounds(
 def fan_out_outcome(by_n: dict[str, float | None], short: dict[int, int], rounds: int) -> str:
     ns = ", ".join(by_n)
     figures = ", ".join(f"{ms:.2f}" if ms is not None else "never" for ms in by_n.values())
-    text = f"one event to N = {ns} subscriber sessions: the last had it after {figures} ms (median of {rounds} events)"
+    text = (
+        f"one event to N = {ns} subscriber sessions (each its own WebSocket, all in one subscriber process): "
+        f"the last had it after {figures} ms (median of {rounds} events)"
+    )
     if short:
         missed = "; ".join(f"at N = {n} only {got} had one event" for n, got in short.items())
         return f"{text}; {missed}"
