@@ -76,6 +76,17 @@ def test_a_router_url_must_be_a_websocket_and_is_reported_without_credentials(tm
     assert remote.description == "Crossbar router at wss://router.example:8443/ws (realm bench)"
 
 
+def test_outcomes_say_what_a_router_that_kept_or_repeated_calls_would_have_done() -> None:
+    # Crossbar never does these; a router (or a future version) that did must not read as WAMP's usual.
+    assert "yet the call ran when a callee registered later" in wamp_side.absent_outcome("x.error", 2.0, True, 1.0)
+    assert "nothing was kept" in wamp_side.absent_outcome("x.error", 2.0, False, 1.0)
+    assert "failed only (x.error) after 1500.0 ms" in wamp_side.absent_outcome("x.error", 1500.0, False, 1.0)
+    assert wamp_side.crashed_outcome("x.error", 9.0, True, 1.0).endswith("the call ran again on a new callee")
+    assert wamp_side.crashed_outcome(None, 9.0, False, 1.0).startswith("the caller got an answer")
+    short = wamp_side.fan_out_outcome({"1": 1.0, "4": None}, {4: 0}, 5)
+    assert "after 1.00 ms, never (median of 5 events)" in short and "at N = 4 only 0 had one event" in short
+
+
 @pytest.mark.slow
 def test_round_trip_times_every_call_and_each_answer_is_its_own(engine: wamp_side.WampEngine) -> None:
     observation = ok(wamp_side.round_trip(engine, QUICK))

@@ -490,10 +490,10 @@ async def publish_rounds(
 
 def fan_out_outcome(by_n: dict[str, float | None], short: dict[int, int], rounds: int) -> str:
     ns = ", ".join(by_n)
-    figures = ", ".join(f"{ms:.2f}" if ms is not None else "never" for ms in by_n.values())
+    figures = ", ".join(f"{ms:.2f} ms" if ms is not None else "never" for ms in by_n.values())
     text = (
         f"one event to N = {ns} subscriber sessions (each its own WebSocket, all in one subscriber process): "
-        f"the last had it after {figures} ms (median of {rounds} events)"
+        f"the last had it after {figures} (median of {rounds} events)"
     )
     if short:
         missed = "; ".join(f"at N = {n} only {got} had one event" for n, got in short.items())
