@@ -7,11 +7,13 @@ Where and as whom they join comes from the environment, never the command line:
 ADVISOR_BENCH_URL (ws:// or wss://), ADVISOR_BENCH_REALM, ADVISOR_BENCH_AUTHID and
 ADVISOR_BENCH_TICKET (ticket authentication; anonymous when no ticket is set).
 
-The callee registers either `bench.echo` (returns its argument) or `bench.slow` (logs
+URIs start with --prefix (default `bench`; the bench passes `bench.<run id>` so that two
+runs on one router never collide). The callee registers either PREFIX.echo (returns its
+argument) or PREFIX.slow (logs
 "slow started N", sleeps, returns): one procedure each, so that a slow callee can come and go
 while the echo callee stays. The subscriber joins N sessions, each on its own WebSocket
-connection in this one process; session i subscribes to `bench.event.<n>` for every n in
---fanout with i < n, so an event on `bench.event.<n>` goes to exactly n sessions. Each logs
+connection in this one process; session i subscribes to PREFIX.event.<n> for every n in
+--fanout with i < n, so an event on PREFIX.event.<n> goes to exactly n sessions. Each logs
 "event SEQ SESSION TIME" (time.time() when its handler ran) as it receives one. Each peer
 prints a ready line once everything is registered or subscribed, and exits when its
 connection to the router is lost.
@@ -25,7 +27,7 @@ import os
 import ssl
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +61,7 @@ class Peer:
         }
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | os._Environ[str], url: str) -> Peer:
+    def from_env(cls, env: Mapping[str, str], url: str) -> Peer:
         return cls(
             url=url,
             realm=env.get("ADVISOR_BENCH_REALM") or "bench",
@@ -127,7 +129,7 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
-async def callee(peer: Peer, procedure: str, slow_seconds: float) -> None:
+async def callee(peer: Peer, prefix: str, procedure: str, slow_seconds: float) -> None:
     session, _transport = await join(peer, JOIN_TIMEOUT)
     started = 0
 
@@ -141,7 +143,7 @@ async def callee(peer: Peer, procedure: str, slow_seconds: float) -> None:
         await asyncio.sleep(slow_seconds)
         return value
 
-    await session.register(echo if procedure == "echo" else slow, f"bench.{procedure}")
+    await session.register(echo if procedure == "echo" else slow, f"{prefix}.{procedure}")
     say(CALLEE_READY)
     await session.lost
 
@@ -153,12 +155,12 @@ def receiver(session_index: int) -> Callable[[Any], None]:
     return on_event
 
 
-async def subscriber(peer: Peer, sessions: int, fanout: list[int]) -> None:
+async def subscriber(peer: Peer, prefix: str, sessions: int, fanout: list[int]) -> None:
     joined = [await join(peer, JOIN_TIMEOUT) for _ in range(sessions)]
     for index, (session, _) in enumerate(joined):
         for n in fanout:
             if index < n:
-                await session.subscribe(receiver(index), f"bench.event.{n}")
+                await session.subscribe(receiver(index), f"{prefix}.event.{n}")
     say(f"{SUBSCRIBER_READY} {sessions}")
     await asyncio.wait([session.lost for session, _ in joined], return_when=asyncio.FIRST_COMPLETED)
 
@@ -166,6 +168,7 @@ async def subscriber(peer: Peer, sessions: int, fanout: list[int]) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m advisor.bench.wamp_peers")
     parser.add_argument("role", choices=["callee", "subscriber"])
+    parser.add_argument("--prefix", default="bench")
     parser.add_argument("--procedure", choices=["echo", "slow"], default="echo")
     parser.add_argument("--slow-seconds", type=float, default=60.0)
     parser.add_argument("--sessions", type=int, default=1)
@@ -173,9 +176,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     peer = Peer.from_env(os.environ, os.environ["ADVISOR_BENCH_URL"])
     if args.role == "callee":
-        asyncio.run(callee(peer, args.procedure, args.slow_seconds))
+        asyncio.run(callee(peer, args.prefix, args.procedure, args.slow_seconds))
     else:
-        asyncio.run(subscriber(peer, args.sessions, [int(n) for n in args.fanout.split(",")]))
+        asyncio.run(subscriber(peer, args.prefix, args.sessions, [int(n) for n in args.fanout.split(",")]))
     return 1  # only reached when the router went away
 
 

@@ -26,6 +26,7 @@ import socket
 import ssl
 import statistics
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -36,6 +37,7 @@ from typing import Any
 
 from advisor.bench.model import ERROR, NOT_AVAILABLE, OK, TIMEOUT, EngineMissing, Observation, Settings
 from advisor.bench.processes import START_TIMEOUT, ReadyExecutor, free_port, latency_metrics, log_to, logged
+from advisor.errors import InputError
 
 ENGINE = "wamp"
 REALM = "bench"
@@ -72,7 +74,7 @@ def require_autobahn() -> None:
 def router_config(port: int) -> dict[str, Any]:
     """One router worker, realm `bench`, a WebSocket on 127.0.0.1:PORT, ticket authentication only."""
     permission = {
-        "uri": "bench.",
+        "uri": "bench.",  # each run's URIs are bench.<run id>.…
         "match": "prefix",
         "allow": {"call": True, "register": True, "publish": True, "subscribe": True},
         "disclose": {"caller": False, "publisher": False},
@@ -101,6 +103,12 @@ def public_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def fresh_log(log: Path) -> Path:
+    """`log`, emptied: readiness and results are read from it, so no earlier run's lines may count."""
+    log.unlink(missing_ok=True)
+    return log
+
+
 def tail(log: Path, lines: int = 8) -> str:
     try:
         return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -124,6 +132,32 @@ def handshake_status(url: str, timeout: float) -> str:
         conn = ssl.create_default_context().wrap_socket(raw, server_hostname=host) if secure else raw
         conn.sendall(request.encode("ascii"))
         return conn.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+
+
+class Unexpected(Exception):
+    """The engine did something the experiment cannot go on from (a wrong answer, a peer that never started)."""
+
+
+# mirakuru is not thread-safe: an experiment may kill a callee while Ctrl-C stops it from the
+# main thread, and both would wait on a process the other has just cleared.
+PROCESS_LOCK = threading.Lock()
+
+
+def stop(executor: ReadyExecutor) -> None:
+    """Stop `executor` (its process group); one that died of a kill or a crash counts as stopped."""
+    from mirakuru.exceptions import ProcessFinishedWithError
+
+    with PROCESS_LOCK:
+        try:
+            executor.stop()
+        except ProcessFinishedWithError:
+            pass  # its exit status is no news here: alive() and the experiments report a dead engine
+
+
+def kill(executor: ReadyExecutor) -> None:
+    """SIGKILL `executor`'s process group, as a crash would end it."""
+    with PROCESS_LOCK:
+        executor.kill(True, signal.SIGKILL)
 
 
 @dataclass
@@ -151,6 +185,7 @@ class WampEngine:
         self.router: ReadyExecutor | None = None
         self._callee: PeerProcess | None = None
         self._count = 0
+        self.prefix = f"bench.{secrets.token_hex(4)}"  # this run's URIs: no clash with another run on the router
         if url is None:
             port = free_port()
             ticket = secrets.token_urlsafe(24)
@@ -159,7 +194,7 @@ class WampEngine:
             self.description = " ".join(filter(None, ["local Crossbar router", version, f"on 127.0.0.1:{port}"]))
         else:
             if urllib.parse.urlsplit(url).scheme not in ("ws", "wss"):
-                raise EngineMissing(f"--router needs a ws:// or wss:// URL, not {public_url(url)}")
+                raise InputError(f"--router needs a ws:// or wss:// URL, not {public_url(url)}")
             self.peer = Peer.from_env(os.environ, url)
             self.description = f"Crossbar router at {public_url(url)} (realm {self.peer.realm})"
 
@@ -168,7 +203,7 @@ class WampEngine:
         cbdir = self.work_dir / ".crossbar"
         cbdir.mkdir(parents=True, exist_ok=True)
         (cbdir / "config.json").write_text(json.dumps(router_config(port), indent=2), encoding="utf-8")
-        log = self.work_dir / "crossbar.log"
+        log = fresh_log(self.work_dir / "crossbar.log")
         started = logged(log, ROUTER_STARTED)
         self.router = ReadyExecutor(
             [crossbar, "start", "--cbdir", str(cbdir)],
@@ -178,7 +213,7 @@ class WampEngine:
             stop_signal=signal.SIGINT,  # Crossbar exits 1 after a clean SIGTERM shutdown, 0 after SIGINT
             **log_to(self.stack, log),
         )
-        self.stack.callback(self.router.stop)
+        self.stack.callback(stop, self.router)
         self._start(self.router, "the Crossbar router", log)
         return crossbar_version(log)
 
@@ -188,13 +223,13 @@ class WampEngine:
         except OSError:
             return False
 
-    def _start(self, executor: ReadyExecutor, what: str, log: Path) -> None:
+    def _start(self, executor: ReadyExecutor, what: str, log: Path, failed: type[Exception] = EngineMissing) -> None:
         from mirakuru.exceptions import ExecutorError
 
         try:
             executor.start()
         except (ExecutorError, OSError) as exc:
-            raise EngineMissing(f"{what} did not start ({exc}); last lines of {log}:\n{tail(log)}") from exc
+            raise failed(f"{what} did not start ({exc}); last lines of {log}:\n{tail(log)}") from exc
         finally:
             if executor.process is not None:
                 self.pids.append(executor.process.pid)
@@ -214,19 +249,23 @@ class WampEngine:
     def start_peer(self, args: list[str], ready: str, timeout: float) -> PeerProcess:
         """`python -m advisor.bench.wamp_peers ARGS`, ready once `ready` is in its log."""
         self._count += 1
-        log = self.work_dir / f"wamp-{args[0]}-{self._count}.log"
+        log = fresh_log(self.work_dir / f"wamp-{args[0]}-{self._count}.log")
         package_root = str(Path(__file__).resolve().parents[2])
         pythonpath = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         executor = ReadyExecutor(
-            [sys.executable, "-m", PEER_MODULE, *args],
+            [sys.executable, "-m", PEER_MODULE, *args, "--prefix", self.prefix],
             ready=logged(log, ready),
             envvars={**self.peer.env(), "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"},
             timeout=max(1.0, min(START_TIMEOUT, timeout)),
             **log_to(self.stack, log),
         )
-        self.stack.callback(executor.stop)  # also on Ctrl-C while an experiment runs in another thread
-        self._start(executor, f"the WAMP {args[0]}", log)
+        self.stack.callback(stop, executor)  # also on Ctrl-C while an experiment runs in another thread
+        self._start(executor, f"the WAMP {args[0]}", log, Unexpected)
         return PeerProcess(executor, log)
+
+    def uri(self, name: str) -> str:
+        """This run's URI for `name`: bench.<run id>.echo, .slow, .event.N."""
+        return f"{self.prefix}.{name}"
 
     def echo_callee(self, timeout: float) -> None:
         """The callee of bench.echo, shared by the experiments that only time calls."""
@@ -254,12 +293,11 @@ class Clock:
         return left if cap is None else min(cap, left)
 
 
-class Unexpected(Exception):
-    """The engine did something the experiment cannot go on from (a wrong answer, a peer that never started)."""
-
-
 def observe(engine: WampEngine, settings: Settings, work: Callable[[Clock], Awaitable[Observation]]) -> Observation:
     """`work`'s observation within settings.deadline; TIMEOUT or ERROR (never an exception) when not."""
+    reason = engine.alive()
+    if reason:  # a dead router is reported at once, not waited on until the deadline
+        return Observation(ENGINE, ERROR, "", detail=reason)
     clock = Clock(time.monotonic() + settings.deadline)
 
     async def bounded() -> Observation:
@@ -270,7 +308,9 @@ def observe(engine: WampEngine, settings: Settings, work: Callable[[Clock], Awai
     except TimeoutError:
         detail = f"not finished within its deadline of {settings.deadline:g} s"
         return Observation(ENGINE, TIMEOUT, "", detail=with_reason(engine, detail))
-    except Exception as exc:  # an engine fault is reported, never raised (see the module docstring)
+    except Unexpected as exc:
+        return Observation(ENGINE, ERROR, "", detail=with_reason(engine, str(exc)))
+    except Exception as exc:  # an engine fault is reported, never raised (the runner goes on with the others)
         return Observation(ENGINE, ERROR, "", detail=with_reason(engine, f"{type(exc).__name__}: {exc}"))
 
 
@@ -293,12 +333,16 @@ async def session(engine: WampEngine, clock: Clock) -> AsyncIterator[Any]:
         transport.close()
 
 
-async def wait_for_lines(peer: PeerProcess, prefix: str, count: int, timeout: float) -> list[str]:
-    """Lines of `peer`'s log starting with `prefix`: once there are `count`, or what there is after `timeout`."""
+async def wait_for_lines(
+    peer: PeerProcess, prefix: str, count: int, timeout: float, done: Callable[[], bool] = lambda: False
+) -> list[str]:
+    """Lines of `peer`'s log starting with `prefix`: once there are `count`, or what there is once
+    `timeout` has passed, the peer has exited or `done()` is true (a call that failed meanwhile)."""
     end = time.monotonic() + timeout
     while True:
-        lines = peer.lines(prefix)
-        if len(lines) >= count or time.monotonic() >= end:
+        over = time.monotonic() >= end or not peer.executor.running() or done()
+        lines = peer.lines(prefix)  # read after the checks: a peer's last lines still count
+        if len(lines) >= count or over:
             return lines
         await asyncio.sleep(0.002)
 
@@ -309,7 +353,20 @@ async def start_peer(engine: WampEngine, clock: Clock, args: list[str], ready: s
 
 
 async def stop_peer(peer: PeerProcess) -> None:
-    await asyncio.to_thread(peer.executor.stop)
+    await asyncio.to_thread(stop, peer.executor)
+
+
+async def watch_for_call(callee: PeerProcess, settings: Settings, clock: Clock) -> list[str]:
+    """The calls a fresh slow callee was handed within the grace period (none is the expected news).
+
+    "Nothing came" only counts when the callee was there to receive it the whole time.
+    """
+    from advisor.bench.wamp_peers import SLOW_STARTED
+
+    lines = await wait_for_lines(callee, SLOW_STARTED, 1, clock.left(grace(settings)))
+    if not lines and not callee.executor.running():
+        raise Unexpected("the callee watching for a kept or repeated call exited before the watch ended")
+    return lines
 
 
 def grace(settings: Settings) -> float:
@@ -328,10 +385,10 @@ def round_trip(engine: WampEngine, settings: Settings) -> Observation:
         samples: list[float] = []
         async with session(engine, clock) as caller:
             for i in range(WARM_UPS):
-                await caller.call("bench.echo", i)
+                await caller.call(engine.uri("echo"), i)
             for i in range(settings.calls):
                 start = time.perf_counter()
-                answer = await caller.call("bench.echo", i)
+                answer = await caller.call(engine.uri("echo"), i)
                 samples.append(time.perf_counter() - start)
                 if answer != i:
                     raise Unexpected(f"bench.echo({i}) answered {answer!r}")
@@ -352,17 +409,17 @@ def throughput(engine: WampEngine, settings: Settings) -> Observation:
         await asyncio.to_thread(engine.echo_callee, clock.left())
         async with session(engine, clock) as caller:
             for i in range(WARM_UPS):
-                await caller.call("bench.echo", i)
+                await caller.call(engine.uri("echo"), i)
             start = time.perf_counter()
-            answers = await asyncio.gather(*(caller.call("bench.echo", i) for i in range(settings.burst)))
+            answers = await asyncio.gather(*(caller.call(engine.uri("echo"), i) for i in range(settings.burst)))
             seconds = time.perf_counter() - start
         right = sum(answer == i for i, answer in enumerate(answers))
-        per_second = settings.burst / seconds
+        per_second = round(settings.burst / seconds, 1)  # the outcome shows the figure the metrics hold
         metrics = {
             "count": settings.burst,
             "answered": right,
             "seconds": round(seconds, 4),
-            "per_second": round(per_second, 1),
+            "per_second": per_second,
         }
         outcome = (
             f"{settings.burst} calls sent at once, {right} answered with their own argument, "
@@ -395,19 +452,25 @@ def fan_out(engine: WampEngine, settings: Settings) -> Observation:
             async with session(engine, clock) as publisher:
                 by_n, short = {}, {}
                 for n in settings.fanout:
-                    times, received = await publish_rounds(publisher, subscriber, n, rounds, clock, EVENT)
+                    topic = engine.uri(f"event.{n}")
+                    times, received = await publish_rounds(publisher, subscriber, topic, n, rounds, clock, EVENT)
                     by_n[str(n)] = round(statistics.median(times) * 1000, 3) if times else None
                     if received < n:
                         short[n] = received
         finally:
             await stop_peer(subscriber)
-        return Observation(ENGINE, OK, fan_out_outcome(by_n, short, rounds), {"by_n": by_n, "rounds": rounds})
+        return Observation(
+            ENGINE,
+            OK,
+            fan_out_outcome(by_n, short, rounds),
+            {"by_n": by_n, "rounds": rounds, "subscriber_processes": 1},
+        )
 
     return observe(engine, settings, work)
 
 
 async def publish_rounds(
-    publisher: Any, subscriber: PeerProcess, n: int, rounds: int, clock: Clock, event: str
+    publisher: Any, subscriber: PeerProcess, topic: str, n: int, rounds: int, clock: Clock, event: str
 ) -> tuple[list[float], int]:
     """Seconds until the last of n sessions had each event (a warm-up first), and the fewest that had one."""
     from autobahn.wamp.types import PublishOptions
@@ -417,7 +480,7 @@ async def publish_rounds(
     for round_ in ["warm-up", *range(rounds)]:
         seq = f"{n}-{round_}"
         sent = time.time()
-        await publisher.publish(f"bench.event.{n}", seq, options=PublishOptions(acknowledge=True))  # type: ignore[no-untyped-call]  # untyped
+        await publisher.publish(topic, seq, options=PublishOptions(acknowledge=True))  # type: ignore[no-untyped-call]  # untyped
         lines = await wait_for_lines(subscriber, f"{event} {seq} ", n, clock.left(5.0))
         fewest = min(fewest, len(lines))
         if round_ != "warm-up" and lines:
@@ -427,8 +490,11 @@ async def publish_rounds(
 
 def fan_out_outcome(by_n: dict[str, float | None], short: dict[int, int], rounds: int) -> str:
     ns = ", ".join(by_n)
-    figures = ", ".join(f"{ms:.2f}" if ms is not None else "never" for ms in by_n.values())
-    text = f"one event to N = {ns} subscriber sessions: the last had it after {figures} ms (median of {rounds} events)"
+    figures = ", ".join(f"{ms:.2f} ms" if ms is not None else "never" for ms in by_n.values())
+    text = (
+        f"one event to N = {ns} subscriber sessions (each its own WebSocket, all in one subscriber process): "
+        f"the last had it after {figures} (median of {rounds} events)"
+    )
     if short:
         missed = "; ".join(f"at N = {n} only {got} had one event" for n, got in short.items())
         return f"{text}; {missed}"
@@ -439,7 +505,7 @@ def absent_consumer(engine: WampEngine, settings: Settings, with_callee: bool = 
     """Call bench.slow while no callee has it registered (or, with_callee, while one has)."""
     from autobahn.wamp.exception import ApplicationError
 
-    from advisor.bench.wamp_peers import CALLEE_READY, SLOW_STARTED
+    from advisor.bench.wamp_peers import CALLEE_READY
 
     slow_callee = ["callee", "--procedure", "slow", "--slow-seconds", "0"]
 
@@ -449,7 +515,7 @@ def absent_consumer(engine: WampEngine, settings: Settings, with_callee: bool = 
             async with session(engine, clock) as caller:
                 start = time.perf_counter()
                 try:
-                    await caller.call("bench.slow", "absent")
+                    await caller.call(engine.uri("slow"), "absent")
                     error = None
                 except ApplicationError as exc:
                     error = exc.error
@@ -463,7 +529,7 @@ def absent_consumer(engine: WampEngine, settings: Settings, with_callee: bool = 
         # Was the call kept for later? A callee that registers now would be handed it.
         later = await start_peer(engine, clock, slow_callee, CALLEE_READY)
         try:
-            ran = await wait_for_lines(later, SLOW_STARTED, 1, clock.left(grace(settings)))
+            ran = await watch_for_call(later, settings, clock)
         finally:
             await stop_peer(later)
         metrics["ran_later"] = bool(ran)
@@ -492,21 +558,25 @@ def crashed_consumer(engine: WampEngine, settings: Settings) -> Observation:
         # Slow enough that the call is still running when the callee is killed.
         args = ["callee", "--procedure", "slow", "--slow-seconds", str(settings.deadline * 2)]
         callee = await start_peer(engine, clock, args, CALLEE_READY)
-        async with session(engine, clock) as caller:
-            call = asyncio.ensure_future(caller.call("bench.slow", "crash"))
-            if not await wait_for_lines(callee, SLOW_STARTED, 1, clock.left()):
-                raise Unexpected("the callee never started bench.slow")
-            killed = time.perf_counter()
-            await asyncio.to_thread(callee.executor.kill, True, signal.SIGKILL)
-            try:
-                await call
-                error = None
-            except ApplicationError as exc:
-                error = exc.error
-            ms = (time.perf_counter() - killed) * 1000
+        try:
+            async with session(engine, clock) as caller:
+                call = asyncio.ensure_future(caller.call(engine.uri("slow"), "crash"))
+                if not await wait_for_lines(callee, SLOW_STARTED, 1, clock.left(), call.done):
+                    await asyncio.wait_for(call, clock.left())  # raises what failed it, if it did
+                    raise Unexpected("the callee never started bench.slow")
+                killed = time.perf_counter()
+                await asyncio.to_thread(kill, callee.executor)
+                try:
+                    await call
+                    error = None
+                except ApplicationError as exc:
+                    error = exc.error
+                ms = (time.perf_counter() - killed) * 1000
+        finally:
+            await stop_peer(callee)  # when something failed before the kill
         again = await start_peer(engine, clock, ["callee", "--procedure", "slow", "--slow-seconds", "0"], CALLEE_READY)
         try:
-            rerun = await wait_for_lines(again, SLOW_STARTED, 1, clock.left(grace(settings)))
+            rerun = await watch_for_call(again, settings, clock)
         finally:
             await stop_peer(again)
         metrics = {"ms": round(ms, 3), "error": error, "attempts": 1 + len(rerun)}
