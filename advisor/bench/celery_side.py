@@ -16,7 +16,9 @@ exception, and every wait ends by the experiment's deadline.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.util
+import itertools
 import json
 import os
 import secrets
@@ -27,6 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -73,9 +76,11 @@ class CeleryEngine:
         self.token = secrets.token_hex(4)
         self.shared_queue = f"advisor-bench-{self.token}"
         self._executors: list[Any] = []
+        self._pids: list[int] = []
         self._closed = False
         self._shared: str | None = None
         self._lock = threading.Lock()
+        self.server: Any = None  # the local redis-server's executor; None for the user's broker
         stack.callback(self._stop_all)  # registered first, so it runs last: after the experiments' own stops
         if url is None:
             self.url, self.description = self._start_redis(redis_server(executable))
@@ -95,7 +100,7 @@ class CeleryEngine:
             command, lambda: redis_ping(url) is None, cwd=str(self.work_dir),
             **log_to(self.stack, self.work_dir / "redis-server.log"),
         )  # fmt: skip
-        self._start(server)
+        self.server = self._start(server)
         return url, f"local redis-server {redis_version(url)} on 127.0.0.1:{port}"
 
     def _start(self, executor: Any) -> Any:
@@ -104,7 +109,11 @@ class CeleryEngine:
             if self._closed:
                 raise RuntimeError("the benchmark is stopping: no new process")
             self._executors.append(executor)
-        executor.start()
+        try:
+            executor.start()
+        finally:
+            if executor.process is not None:  # mirakuru forgets it once stopped; the tests still ask
+                self._pids.append(executor.process.pid)
         return executor
 
     def _stop_all(self) -> None:
@@ -117,7 +126,7 @@ class CeleryEngine:
 
     def pids(self) -> list[int]:
         """The pids of every process this engine started (the tests check none is left)."""
-        return [executor.process.pid for executor in self._executors if executor.process is not None]
+        return list(self._pids)
 
     def alive(self) -> str | None:
         """None when the broker answers, else why not (in plain words, without credentials)."""
@@ -140,13 +149,15 @@ class CeleryEngine:
         try:
             yield app
         finally:
+            # Results left in reference cycles unsubscribe from the backend when collected: while it still runs.
+            gc.collect()
             app.close()
 
     def worker(
         self, stack: contextlib.ExitStack, clock: Clock, queue: str, pool: str = "solo", concurrency: int = 1,
         **options: Any,
     ) -> Any:  # fmt: skip
-        """Start a worker consuming `queue` (ready once it consumes); stopped by `stack`, or the engine's at the latest."""
+        """Start a worker consuming `queue` (ready once it consumes); `stack` stops it, or at the latest the engine."""
         name = f"w{secrets.token_hex(3)}"
         command = [
             sys.executable, "-m", "celery", "-A", TASKS_MODULE, "worker", "--pool", pool, "-c", str(concurrency),
@@ -288,7 +299,8 @@ def redis_version(url: str) -> str:
 
     client = redis.Redis.from_url(url, socket_timeout=PING_TIMEOUT)
     try:
-        return str(client.info("server").get("redis_version", "?"))
+        info: dict[str, Any] = client.info("server")  # type: ignore[assignment]  # redis-py types it for asyncio too
+        return str(info.get("redis_version", "?"))
     finally:
         client.close()
 
@@ -362,9 +374,12 @@ def throughput(engine: CeleryEngine, settings: Settings) -> Observation:
     if answers != list(range(settings.burst)):
         raise RuntimeError("some tasks answered with another task's value")
     per_second = round(settings.burst / seconds, 1)
-    metrics = {"per_second": per_second, "tasks": settings.burst, "seconds": round(seconds, 3)}
+    metrics: dict[str, Any] = {"per_second": per_second, "tasks": settings.burst, "seconds": round(seconds, 3)}
     metrics |= {"pool": "prefork", "concurrency": cpus()}
-    outcome = f"{settings.burst} tasks done in {seconds:.2f} s: {per_second:g} tasks/s (one prefork worker, {cpus()} processes)"
+    outcome = (
+        f"{settings.burst} tasks done in {seconds:.2f} s: {per_second:g} tasks/s "
+        f"(one prefork worker, {cpus()} processes)"
+    )
     return Observation(ENGINE, OK, outcome, metrics)
 
 
@@ -421,9 +436,9 @@ def reach(app: Any, engine: CeleryEngine, broadcast: Any, count: int, clock: Clo
         app.send_task(
             "advisor.bench.stamp", [token], exchange=exchange, routing_key=broadcast.routing_key, declare=[exchange]
         )
-        heard = engine_poll(lambda: stamps(engine, token, count), clock.left(1.0 if warm_up else None))
+        heard = engine_poll(partial(stamps, engine, token, count), clock.left(1.0 if warm_up else None))
         if heard:
-            return round((max(heard) - sent) * 1000, 3)
+            return round((max(heard) - sent) * 1000, 3)  # type: ignore[no-any-return]  # poll gives what stamps gave
         if not warm_up or clock.left() <= 0.05:
             raise RuntimeError(f"the broadcast task reached fewer than {count} workers by the deadline")
 
@@ -493,10 +508,15 @@ def crashed_consumer(engine: CeleryEngine, settings: Settings, acks_late: bool =
     options: dict[str, Any] = {"acks_late": acks_late, "reject_on_worker_lost": acks_late}
     if engine.redis:
         options["visibility_timeout"] = VISIBILITY_TIMEOUT
-    attempts = lambda: len(marks(engine.marks, f"slow-{token}"))  # noqa: E731
+    # prefork, as Celery's default: its main process acknowledges (acks_late off) while a child runs the task.
+    # The solo pool runs the task inside the consumer loop, so an early acknowledgement waits for the task to end.
+
+    def attempts() -> int:
+        return len(marks(engine.marks, f"slow-{token}"))
+
     with contextlib.ExitStack() as stack, engine.app(**options) as app:
         result = app.send_task("advisor.bench.slow", [token, SLOW_TASK_SECONDS], queue=queue)
-        first = engine.worker(stack, clock, queue, **options)
+        first = engine.worker(stack, clock, queue, pool="prefork", **options)
         if not engine_poll(attempts, clock.left()):
             raise RuntimeError("the task never started on the first worker")
         started = time.monotonic()
@@ -506,12 +526,17 @@ def crashed_consumer(engine: CeleryEngine, settings: Settings, acks_late: bool =
             # Redis hands an unacknowledged message out again only once its visibility timeout has passed,
             # and a worker restores such messages as it starts.
             engine_poll(lambda: time.monotonic() - started > VISIBILITY_TIMEOUT, clock.left())
-        engine.worker(stack, clock, queue, **options)
+        engine.worker(stack, clock, queue, pool="prefork", **options)
         answered = engine_poll(lambda: result.ready(), clock.left(REDELIVERY_WAIT))
         engine.forget(app, queue)
         waited = time.monotonic() - killed
     count = attempts()
-    metrics: dict[str, Any] = {"acks_late": acks_late, "attempts": count, "redelivered": bool(answered) and count > 1}
+    metrics: dict[str, Any] = {
+        "acks_late": acks_late,
+        "pool": "prefork",
+        "attempts": count,
+        "redelivered": bool(answered) and count > 1,
+    }
     if engine.redis:
         metrics["visibility_timeout_s"] = VISIBILITY_TIMEOUT
     if metrics["redelivered"]:
@@ -522,7 +547,10 @@ def crashed_consumer(engine: CeleryEngine, settings: Settings, acks_late: bool =
         if engine.redis:
             outcome += f"; Redis waits out the visibility timeout, here {VISIBILITY_TIMEOUT} s"
     else:
-        outcome = f"lost: the task never ran again after its worker was killed (attempts {count}; a new worker waited {waited:.1f} s)"
+        outcome = (
+            "lost: the task never ran again after its worker was killed "
+            f"(attempts {count}; a new worker waited {waited:.1f} s)"
+        )
     return Observation(ENGINE, OK, outcome, metrics)
 
 
@@ -536,21 +564,27 @@ def schedule(engine: CeleryEngine, settings: Settings) -> Observation:
     queue = engine.shared_worker(clock)
     token = secrets.token_hex(4)
     expected = int(window / BEAT_INTERVAL)
-    ticks = lambda: [float(fields[-1]) for fields in marks(engine.marks, f"tick-{token}")]  # noqa: E731
+
+    def ticks() -> list[float]:
+        return [float(fields[-1]) for fields in marks(engine.marks, f"tick-{token}")]
+
     with contextlib.ExitStack() as stack:
         engine.beat(stack, clock, beat_queue=queue, beat_token=token, beat_interval=BEAT_INTERVAL)
         started = time.monotonic()
         engine_poll(lambda: len(ticks()) >= expected, clock.left(window + 2 * BEAT_INTERVAL))
         elapsed = time.monotonic() - started
     runs = sorted(ticks())
-    intervals = [later - earlier for earlier, later in zip(runs, runs[1:], strict=False)]
+    intervals = [later - earlier for earlier, later in itertools.pairwise(runs)]
     metrics: dict[str, Any] = {"runs": len(runs), "interval_s": BEAT_INTERVAL, "seconds": round(elapsed, 3)}
     if not intervals:
         return Observation(ENGINE, OK, f"beat ran the task {len(runs)} times in {elapsed:.1f} s", metrics)
     mean = statistics.fmean(intervals)
     jitter = max(abs(interval - BEAT_INTERVAL) for interval in intervals) * 1000
     metrics |= {"mean_interval_s": round(mean, 3), "max_jitter_ms": round(jitter, 1)}
-    outcome = f"beat ran the task {len(runs)} times in {elapsed:.1f} s, every {mean:.2f} s on average (jitter up to {jitter:.0f} ms)"
+    outcome = (
+        f"beat ran the task {len(runs)} times in {elapsed:.1f} s, "
+        f"every {mean:.2f} s on average (jitter up to {jitter:.0f} ms)"
+    )
     return Observation(ENGINE, OK, outcome, metrics)
 
 
