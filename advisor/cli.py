@@ -417,7 +417,9 @@ def bench(
     an absent and a crashed consumer, periodic work.
 
     Starts its own redis-server and crossbar on free loopback ports and stops them (Ctrl-C too),
-    or uses --broker / --router. Needs the engines extra: pip install 'advisor[engines]'.
+    or uses --broker / --router (their credentials from ADVISOR_BENCH_BROKER_PASSWORD and
+    ADVISOR_BENCH_REALM, ADVISOR_BENCH_AUTHID, ADVISOR_BENCH_TICKET; never printed).
+    Needs the engines extra: pip install 'advisor[engines]'.
     Exit 1 when an engine is missing (the message says how to get it), 2 for a bad option,
     130 when cancelled.
     """
