@@ -67,6 +67,7 @@ def test_a_quick_run_measures_both_engines_in_under_a_minute() -> None:
     process = _bench("--format", "json")
     out, err = process.communicate(timeout=180)
     assert process.returncode == 0, err
+    assert err == ""  # no progress on a pipe
     data = json.loads(out)
     assert [item["id"] for item in data["experiments"]] == [
         "round-trip",
@@ -115,3 +116,20 @@ def test_ctrl_c_stops_every_engine_process_and_exits_130() -> None:
     assert "bench cancelled; every engine process stopped" in err
     _, alive = psutil.wait_procs(list(seen.values()), timeout=10)
     assert seen and alive == [], [p.pid for p in alive]
+
+
+@pytest.mark.slow
+def test_progress_shows_on_a_terminal_one_line_per_step() -> None:
+    pytest.importorskip("advisor.bench.celery_side")
+    import pexpect
+
+    crossbar = os.environ.get("ADVISOR_CROSSBAR", str(ROOT / ".venv-crossbar" / "bin" / "crossbar"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ADVISOR_CROSSBAR": crossbar}
+    args = ["-m", "advisor", "bench", "--quick", "--only", "absent-consumer"]
+    child = pexpect.spawn(sys.executable, args, env=env, cwd=str(ROOT), encoding="utf-8", timeout=90)
+    child.expect_exact("advisor bench: absent-consumer: celery ...")
+    child.expect_exact("advisor bench: absent-consumer: wamp ...")
+    child.expect_exact("No consumer running (absent-consumer")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
