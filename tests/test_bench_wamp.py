@@ -21,7 +21,7 @@ import pytest
 from advisor import advice
 from advisor.bench import wamp_side
 from advisor.bench.experiments import IDS
-from advisor.bench.model import ERROR, NOT_AVAILABLE, OK, QUICK, EngineMissing, Observation
+from advisor.bench.model import ERROR, NOT_AVAILABLE, OK, QUICK, TIMEOUT, EngineMissing, Observation, Settings
 from advisor.bench.processes import poll
 from advisor.bench.wamp_peers import CALLEE_READY, SLOW_STARTED, Peer, Refused, join
 from advisor.errors import InputError
@@ -147,6 +147,19 @@ def test_schedule_is_not_available_with_the_rule_s_sources(tmp_path: Path) -> No
     assert observation.status == NOT_AVAILABLE
     assert observation.sources == advice.load_ruleset().find("wamp-has-no-scheduler").sources
     assert "no scheduler" in observation.outcome
+
+
+@pytest.mark.slow
+def test_an_experiment_that_cannot_finish_in_its_deadline_is_ended_and_says_so(engine: wamp_side.WampEngine) -> None:
+    # absent-consumer watches 1 s for a kept call after starting a callee: more than 1 s in all.
+    short = Settings(quick=True, calls=QUICK.calls, burst=QUICK.burst, fanout=QUICK.fanout, deadline=1.0)
+    before = len(engine.pids)
+    start = time.monotonic()
+    observation = wamp_side.absent_consumer(engine, short)
+    assert observation.status == TIMEOUT
+    assert "deadline of 1 s" in observation.detail
+    assert time.monotonic() - start < 1.0 + 5  # ended by the deadline, not by some later wait
+    assert not still_running(set(engine.pids[before:]))  # the callee it started is stopped
 
 
 @pytest.mark.slow
