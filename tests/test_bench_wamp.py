@@ -263,5 +263,7 @@ def test_a_work_dir_used_by_an_earlier_run_does_not_leak_into_the_next(crossbar:
     for _ in range(2):
         with started(crossbar, tmp_path) as (running, _):
             observation = ok(wamp_side.fan_out(running, QUICK))
-            assert all(ms > 0 for ms in observation.metrics["by_n"].values()), observation.outcome
+            by_n = observation.metrics["by_n"]
+            assert list(by_n) == [str(n) for n in QUICK.fanout]
+            assert all(ms > 0 for ms in by_n.values()), observation.outcome
             assert ok(wamp_side.absent_consumer(running, QUICK, with_callee=True)).outcome.startswith("answered")
