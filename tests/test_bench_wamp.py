@@ -21,7 +21,7 @@ import pytest
 from advisor import advice
 from advisor.bench import wamp_side
 from advisor.bench.experiments import IDS
-from advisor.bench.model import ERROR, NOT_AVAILABLE, OK, QUICK, EngineMissing, Observation
+from advisor.bench.model import ERROR, NOT_AVAILABLE, OK, QUICK, TIMEOUT, EngineMissing, Observation, Settings
 from advisor.bench.processes import poll
 from advisor.bench.wamp_peers import CALLEE_READY, SLOW_STARTED, Peer, Refused, join
 from advisor.errors import InputError
@@ -150,6 +150,19 @@ def test_schedule_is_not_available_with_the_rule_s_sources(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+def test_an_experiment_that_cannot_finish_in_its_deadline_is_ended_and_says_so(engine: wamp_side.WampEngine) -> None:
+    # absent-consumer watches 1 s for a kept call after starting a callee: more than 1 s in all.
+    short = Settings(quick=True, calls=QUICK.calls, burst=QUICK.burst, fanout=QUICK.fanout, deadline=1.0)
+    before = len(engine.pids)
+    start = time.monotonic()
+    observation = wamp_side.absent_consumer(engine, short)
+    assert observation.status == TIMEOUT
+    assert "deadline of 1 s" in observation.detail
+    assert time.monotonic() - start < 1.0 + 5  # ended by the deadline, not by some later wait
+    assert not still_running(set(engine.pids[before:]))  # the callee it started is stopped
+
+
+@pytest.mark.slow
 def test_the_bench_router_refuses_an_anonymous_session(engine: wamp_side.WampEngine) -> None:
     anonymous = Peer(engine.peer.url, engine.peer.realm)
     wrong = Peer(engine.peer.url, engine.peer.realm, engine.peer.authid, "not-the-ticket")
@@ -250,5 +263,7 @@ def test_a_work_dir_used_by_an_earlier_run_does_not_leak_into_the_next(crossbar:
     for _ in range(2):
         with started(crossbar, tmp_path) as (running, _):
             observation = ok(wamp_side.fan_out(running, QUICK))
-            assert all(ms > 0 for ms in observation.metrics["by_n"].values()), observation.outcome
+            by_n = observation.metrics["by_n"]
+            assert list(by_n) == [str(n) for n in QUICK.fanout]
+            assert all(ms > 0 for ms in by_n.values()), observation.outcome
             assert ok(wamp_side.absent_consumer(running, QUICK, with_callee=True)).outcome.startswith("answered")

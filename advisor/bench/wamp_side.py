@@ -229,6 +229,7 @@ class WampEngine:
         try:
             executor.start()
         except (ExecutorError, OSError) as exc:
+            stop(executor)  # mirakuru leaves a process that was not ready in time running
             raise failed(f"{what} did not start ({exc}); last lines of {log}:\n{tail(log)}") from exc
         finally:
             if executor.process is not None:
@@ -305,13 +306,20 @@ def observe(engine: WampEngine, settings: Settings, work: Callable[[Clock], Awai
 
     try:
         return asyncio.run(bounded())
-    except TimeoutError:
-        detail = f"not finished within its deadline of {settings.deadline:g} s"
-        return Observation(ENGINE, TIMEOUT, "", detail=with_reason(engine, detail))
-    except Unexpected as exc:
-        return Observation(ENGINE, ERROR, "", detail=with_reason(engine, str(exc)))
     except Exception as exc:  # an engine fault is reported, never raised (the runner goes on with the others)
-        return Observation(ENGINE, ERROR, "", detail=with_reason(engine, f"{type(exc).__name__}: {exc}"))
+        if isinstance(exc, TimeoutError) or clock.left() <= 0:  # a wait cut short by the deadline failed too
+            detail = f"not finished within its deadline of {settings.deadline:g} s"
+            return Observation(ENGINE, TIMEOUT, "", detail=with_reason(engine, detail))
+        return Observation(ENGINE, ERROR, "", detail=with_reason(engine, plain(exc)))
+
+
+def plain(exc: Exception) -> str:
+    """What went wrong in one line: a WAMP error's URI and message rather than Autobahn's repr."""
+    from autobahn.wamp.exception import ApplicationError
+
+    if isinstance(exc, ApplicationError):
+        return f"{exc.error}: {exc.args[0]}" if exc.args else str(exc.error)
+    return str(exc) if isinstance(exc, Unexpected) else f"{type(exc).__name__}: {exc}"
 
 
 def with_reason(engine: WampEngine, detail: str) -> str:
@@ -363,7 +371,9 @@ async def watch_for_call(callee: PeerProcess, settings: Settings, clock: Clock) 
     """
     from advisor.bench.wamp_peers import SLOW_STARTED
 
-    lines = await wait_for_lines(callee, SLOW_STARTED, 1, clock.left(grace(settings)))
+    if clock.left() < grace(settings):  # a watch the deadline cut short would claim too much
+        raise TimeoutError
+    lines = await wait_for_lines(callee, SLOW_STARTED, 1, grace(settings))
     if not lines and not callee.executor.running():
         raise Unexpected("the callee watching for a kept or repeated call exited before the watch ended")
     return lines
