@@ -196,6 +196,19 @@ def test_a_missing_redis_server_is_a_message_and_exit_1(run: Run) -> None:
     assert "/nonexistent/redis-server" in result.err and "Traceback" not in result.err
 
 
+def test_a_missing_crossbar_is_a_message_and_the_started_redis_server_is_stopped(run: Run) -> None:
+    pytest.importorskip("advisor.bench.celery_side")
+    import psutil
+
+    result = run("bench", "--quick", "--crossbar", "/nonexistent/crossbar")
+    assert (result.code, result.out) == (1, "")
+    assert result.err.startswith("crossbar not found (/nonexistent/crossbar): install Crossbar.io")
+    assert "ADVISOR_CROSSBAR" in result.err
+    # The Celery side had started its redis-server first: the run's stack stopped it.
+    left = [child.name() for child in psutil.Process().children(recursive=True)]
+    assert "redis-server" not in left
+
+
 def test_an_existing_output_file_is_refused_before_anything_runs(run: Run, tmp_path: Path) -> None:
     target = tmp_path / "bench.json"
     target.write_text("keep", encoding="utf-8")

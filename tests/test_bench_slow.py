@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 import test_reports
-from test_bench import ANSWERS, FIXTURE, fixture_result
+from test_bench import ANSWERS, FIXTURE, SCHEMA, fixture_result
 
 from advisor import advice
 from advisor.render import bench as bench_render
@@ -69,6 +69,7 @@ def test_a_quick_run_measures_both_engines_in_under_a_minute() -> None:
     assert process.returncode == 0, err
     assert err == ""  # no progress on a pipe
     data = json.loads(out)
+    SCHEMA.validate(data)
     assert [item["id"] for item in data["experiments"]] == [
         "round-trip",
         "throughput",
