@@ -141,6 +141,25 @@ def figures(seen: Observation) -> str:
     return ", ".join(shown)
 
 
+def ratios(item: ExperimentResult) -> str:
+    """The two engines compared within this run (what to compare, as absolute figures are noisy)."""
+    celery, wamp = item.celery.metrics, item.wamp.metrics
+    shown = []
+    for key, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
+        if _positive(celery.get(key)) and _positive(wamp.get(key)):
+            shown.append(f"{label} Celery/WAMP {celery[key] / wamp[key]:.1f}x")
+    if _positive(celery.get("per_second")) and _positive(wamp.get("per_second")):
+        shown.append(f"per second WAMP/Celery {wamp['per_second'] / celery['per_second']:.1f}x")
+    fan_celery, fan_wamp = dict(fanout_series(item.celery)), dict(fanout_series(item.wamp))
+    both = sorted(n for n in fan_celery.keys() & fan_wamp.keys() if fan_wamp[n] > 0)
+    shown += [f"N={n} Celery/WAMP {fan_celery[n] / fan_wamp[n]:.1f}x" for n in both]
+    return ", ".join(shown)
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
 def said(seen: Observation) -> str:
     """What one engine did, in one sentence: its outcome, or why it has none."""
     if seen.status == "ok":
@@ -189,8 +208,10 @@ def text(result: BenchResult) -> str:
         lines.append(clean(f"{item.title} ({item.id}, {item.seconds:g} s)"))
         for engine in ENGINES:
             seen = getattr(item, engine)
-            body = said(seen) + (f" [{figures(seen)}]" if figures(seen) else "")
-            lines += wrap(body, f"  {LABELS[engine]:<16}", " " * 18)
+            # The outcome states its own key figures; the numbers are in the JSON and the HTML.
+            lines += wrap(said(seen), f"  {LABELS[engine]:<16}", " " * 18)
+        if ratios(item):
+            lines += wrap(ratios(item), f"  {'Ratio':<16}", " " * 18)
         lines += wrap("rules: " + ", ".join(item.rules), "  ", "    ")
         lines.append("")
     lines += wrap(f"{result.seconds:g} s in all. {NOISY}", "", "")
@@ -204,19 +225,15 @@ def markdown(result: BenchResult) -> str:
     from advisor.render.templates import md, md_cell
 
     lines = ["# advisor bench: Celery and WAMP (Crossbar) side by side", "", md(where_line(result)), ""]
-    lines += ["| Experiment | Celery | WAMP (Crossbar) | Rules |", "|---|---|---|---|"]
+    lines += ["| Experiment | Celery | WAMP (Crossbar) | Ratio | Rules |", "|---|---|---|---|---|"]
     for item in result.experiments:
         cells = [f"{md_cell(item.title)} ({item.seconds:g} s)"]
-        cells += [md_cell(_cell_text(getattr(item, engine))) for engine in ENGINES]
+        cells += [md_cell(said(getattr(item, engine))) for engine in ENGINES]
+        cells.append(md_cell(ratios(item)))
         cells.append(", ".join(f"`{rule}`" for rule in item.rules))
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"{result.seconds:g} s in all. {NOISY}"]
     return "\n".join(lines) + "\n"
-
-
-def _cell_text(seen: Observation) -> str:
-    numbers = figures(seen)
-    return said(seen) + (f" ({numbers})" if numbers else "")
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -255,7 +272,10 @@ def page(result: BenchResult) -> str:
                 parts.append(f'<p class="numbers">{esc(figures(seen))}</p>')
             parts.append("</div>")
         rules = ", ".join(f"<code>{esc(rule)}</code>" for rule in item.rules)
-        parts.append(f'</div><p class="rules">Evidence for: {rules} ({item.seconds:g} s)</p></section>')
+        parts.append("</div>")
+        if ratios(item):
+            parts.append(f'<p class="numbers">Ratio: {esc(ratios(item))}</p>')
+        parts.append(f'<p class="rules">Evidence for: {rules} ({item.seconds:g} s)</p></section>')
     note = f"{result.seconds:g} s in all. {NOISY}"
     parts += [f'<p class="note">{esc(note)}</p>', "</body></html>"]
     return "\n".join(parts) + "\n"

@@ -87,8 +87,7 @@ def build(verdict: Verdict, result: BenchResult) -> Evidence:
 def _told(seen: Observation) -> str:
     from advisor.render import bench
 
-    numbers = bench.figures(seen)
-    return bench.said(seen) + (f" ({numbers})" if numbers else "")
+    return bench.said(seen)  # the outcome states its own key figures
 
 
 def to_json_data(evidence: Evidence) -> dict[str, Any]:
