@@ -9,17 +9,21 @@ dead broker are reported, not waited on.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
+import redis
 
 from advisor.bench import celery_side, experiments
 from advisor.bench.celery_side import CeleryEngine
-from advisor.bench.model import ERROR, OK, QUICK, EngineMissing
+from advisor.bench.model import ERROR, OK, QUICK, EngineMissing, Observation
+from advisor.bench.processes import poll
 
 
 def local_engine(stack: contextlib.ExitStack, work_dir: Path) -> CeleryEngine:
@@ -144,14 +148,43 @@ def test_nothing_is_left_running_after_ctrl_c(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_dead_broker_is_reported_at_once(tmp_path: Path) -> None:
+def test_a_broker_that_dies_mid_run_is_reported_at_once(tmp_path: Path) -> None:
     with contextlib.ExitStack() as stack:
         engine = local_engine(stack, tmp_path)
-        assert engine.alive() is None
+        engine.shared_worker(celery_side.Clock(QUICK.deadline))
+        observations: list[Observation] = []
+        endless = dataclasses.replace(QUICK, calls=1_000_000)
+        runner = threading.Thread(target=lambda: observations.append(celery_side.round_trip(engine, endless)))
+        runner.start()
+        results = redis.Redis.from_url(engine.url)
+        assert poll(lambda: len(results.keys("celery-task-meta-*")) > 20, QUICK.deadline), "no round trip completed"
+        results.close()
         engine.server.stop()
-        assert "does not answer" in (engine.alive() or "")
-        started = time.monotonic()
-        seen = celery_side.round_trip(engine, QUICK)
+        stopped = time.monotonic()
+        runner.join(QUICK.deadline)
+        assert time.monotonic() - stopped < QUICK.deadline / 3
+        [seen] = observations
         assert seen.status == ERROR
         assert "does not answer" in seen.detail
-        assert time.monotonic() - started < QUICK.deadline / 3
+        assert "does not answer" in (engine.alive() or "")
+
+
+@pytest.mark.slow
+def test_an_experiment_on_a_dead_broker_does_not_start_workers(tmp_path: Path) -> None:
+    with contextlib.ExitStack() as stack:
+        engine = local_engine(stack, tmp_path)
+        engine.server.stop()
+        seen = celery_side.absent_consumer(engine, QUICK)
+        assert (seen.status, seen.outcome) == (ERROR, "")
+        assert "does not answer" in seen.detail
+        assert len(engine.pids()) == 1  # the redis-server only
+
+
+@pytest.mark.slow
+def test_the_users_broker_is_used_as_given(engine: CeleryEngine, tmp_path: Path) -> None:
+    with contextlib.ExitStack() as stack:
+        users = CeleryEngine(stack, tmp_path, url=engine.url)
+        assert users.description == engine.url
+        assert users.server is None
+        seen = celery_side.absent_consumer(users, QUICK)
+        assert (seen.status, seen.metrics["delivered"]) == (OK, True)

@@ -114,6 +114,9 @@ class CeleryEngine:
         finally:
             if executor.process is not None:  # mirakuru forgets it once stopped; the tests still ask
                 self._pids.append(executor.process.pid)
+        if self._closed:  # the engine stopped everything while this one was starting (Ctrl-C in another thread)
+            stop(executor)
+            raise RuntimeError("the benchmark is stopping: no new process")
         return executor
 
     def _stop_all(self) -> None:
@@ -225,9 +228,9 @@ class CeleryEngine:
             connection.default_channel.queue_delete(queue=queue)
 
     def redact(self, text: str) -> str:
-        """`text` without the broker's password, should an error message quote the URL."""
+        """`text` on one line, without the broker's password should an error message quote the URL."""
         password = urlsplit(self.url).password
-        return text.replace(password, "***") if password else text
+        return " ".join((text.replace(password, "***") if password else text).split())
 
 
 def stop(executor: Any) -> None:

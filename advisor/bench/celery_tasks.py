@@ -22,6 +22,7 @@ from kombu import Queue
 from kombu.common import Broadcast
 
 CONFIG_VARIABLE = "ADVISOR_BENCH_CONFIG"
+QUICK_RETRIES = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 READY_SUFFIX = ".ready"  # a worker's node name + this: the file it writes once it consumes
 
 
@@ -41,6 +42,9 @@ def make_app(config: dict[str, Any]) -> Celery:
         worker_prefetch_multiplier=1,
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
+        # A broker that stops answering is reported within a second or two, not retried for twenty.
+        task_publish_retry_policy=QUICK_RETRIES,
+        result_backend_transport_options={"retry_policy": QUICK_RETRIES},
         broker_connection_timeout=3,
         redis_socket_connect_timeout=3,
         redis_socket_timeout=10,
