@@ -103,14 +103,14 @@ def test_ctrl_c_stops_every_engine_process_and_exits_130() -> None:
     parent = psutil.Process(process.pid)
     seen: dict[int, psutil.Process] = {}
     deadline = time.monotonic() + 60
-    # Wait until both engines run (a redis-server and a crossbar among its children), recording every one.
+    # Wait until both engines and a Celery worker run (mid-experiment), recording every process seen.
     while time.monotonic() < deadline and process.poll() is None:
         seen.update({child.pid: child for child in _started_engines(parent)})
         names = " ".join(" ".join(child.cmdline()) for child in seen.values() if child.is_running())
-        if "redis-server" in names and "crossbar" in names:
+        if all(name in names for name in ENGINE_NAMES):
             break
         time.sleep(0.05)
-    assert process.poll() is None, "the run ended before both engines were seen"
+    assert process.poll() is None, "the run ended before both engines and a worker were seen"
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err[-3000:]
