@@ -29,8 +29,8 @@ from advisor.errors import (
     InputError,
     printable,
 )
-from advisor.files import write_atomically
-from advisor.render import FORMATS, LISTING_FORMATS, DecisionRecord, Format, one_of, render
+from advisor.files import check_writable, write_atomically
+from advisor.render import BENCH_FORMATS, FORMATS, LISTING_FORMATS, DecisionRecord, Format, one_of, render
 from advisor.rules import STACKS
 
 CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
@@ -167,6 +167,45 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the file tree;
 ProjectDirArg = Annotated[Path, typer.Argument(metavar="[DIR]", help="A project made by advisor new.")]
 ExitCodeOpt = Annotated[bool, typer.Option("--exit-code", help="Exit 1 when the verdict no longer holds.")]
 RuleIdArg = Annotated[str, typer.Argument(metavar="ID", autocompletion=completion.rule_ids)]
+EvidenceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--evidence",
+        metavar="FILE",
+        dir_okay=False,
+        help="What advisor bench --format json measured: shown beside the rules it supports.",
+    ),
+]
+QuickOpt = Annotated[bool, typer.Option("--quick", help="A short run: under a minute on two cores.")]
+BenchFormatOpt = Annotated[
+    Format,
+    typer.Option("--format", help="Output format.", click_type=click.Choice([fmt.value for fmt in BENCH_FORMATS])),
+]
+BrokerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--broker",
+        metavar="URL",
+        help="Your Redis or RabbitMQ (redis://, rediss://, amqp://) instead of a local redis-server.",
+    ),
+]
+RouterOpt = Annotated[
+    str | None,
+    typer.Option("--router", metavar="URL", help="Your Crossbar router (ws://, wss://) instead of a local one."),
+]
+CrossbarOpt = Annotated[
+    str | None,
+    typer.Option("--crossbar", metavar="PATH", envvar="ADVISOR_CROSSBAR", help="The crossbar executable to start."),
+]
+RedisServerOpt = Annotated[
+    str | None, typer.Option("--redis-server", metavar="PATH", help="The redis-server executable to start.")
+]
+OnlyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--only", metavar="ID", help="Run only this experiment; repeatable.", autocompletion=completion.bench_ids
+    ),
+]
 RuleFilesArg = Annotated[
     list[Path] | None, typer.Argument(help="Rule files or directories (default: the shipped rules).")
 ]
@@ -218,21 +257,34 @@ def recommend(
     project: ProjectOpt = None,
     accept: AcceptOpt = False,
     skip_bad: SkipBadOpt = False,
+    evidence: EvidenceOpt = None,
 ) -> int:
     """Print a verdict for the given answers, with reasons, flips and caveats."""
     _check_date(date)
     # The answers file the next steps name: the one given, so that they can be run as shown.
     record = DecisionRecord.from_options(output_format, project, accept, str(answers) if answers else None)
+    if batch is not None and evidence is not None:
+        raise InputError("--evidence goes with one answer set's report, not --batch")
     if batch is not None:
         return _recommend_batch(batch, answers, output_format, output, force, rules or [], skip_bad)
     if skip_bad:
         raise InputError("--skip-bad goes with --batch: it skips a portfolio's bad rows")
     if output_format not in FORMATS:
         raise InputError(f"--format {output_format} is for --batch; use {one_of(FORMATS)}")
+    measured = _bench_evidence(evidence)
     result = _advice_from_options(answers, set_ or [], defaults, rules or [])
     color = output is None and _wants_color()
-    _emit(render(result, output_format, date, color, record), output, force)
+    _emit(render(result, output_format, date, color, record, bench=measured), output, force)
     return 0
+
+
+def _bench_evidence(path: Path | None) -> Any:
+    """The bench document --evidence names (a BenchResult), read and checked before any advice is built."""
+    if path is None:
+        return None
+    from advisor.render import evidence
+
+    return evidence.load(path)
 
 
 def _recommend_batch(
@@ -347,6 +399,45 @@ def questions(output_format: ListingFormatOpt = Format.text) -> int:
     bank = advice.load_bank()
     sys.stdout.write(catalog.questions_json(bank) if output_format == Format.json else catalog.questions_text(bank))
     return 0
+
+
+@_command("bench")
+def bench(
+    quick: QuickOpt = False,
+    output_format: BenchFormatOpt = Format.text,
+    output: OutputOpt = None,
+    force: ForceOutputOpt = False,
+    broker: BrokerOpt = None,
+    router: RouterOpt = None,
+    crossbar: CrossbarOpt = None,
+    redis_server: RedisServerOpt = None,
+    only: OnlyOpt = None,
+) -> int:
+    """Run Celery and Crossbar (WAMP) for real, side by side: round trip, throughput, fan-out,
+    an absent and a crashed consumer, periodic work.
+
+    Starts its own redis-server and crossbar on free loopback ports and stops them (Ctrl-C too),
+    or uses --broker / --router (their credentials from ADVISOR_BENCH_BROKER_PASSWORD and
+    ADVISOR_BENCH_REALM, ADVISOR_BENCH_AUTHID, ADVISOR_BENCH_TICKET; never printed).
+    Needs the engines extra: pip install 'advisor[engines]'.
+    Exit 1 when an engine is missing (the message says how to get it), 2 for a bad option,
+    130 when cancelled.
+    """
+    from advisor.bench import runner
+    from advisor.render import bench as bench_render
+
+    progress = _bench_progress if sys.stderr.isatty() else None
+    options = runner.Options(quick, tuple(only or ()), broker, router, redis_server, crossbar, progress)
+    runner.selected(options.only)  # a bad --only is refused before any engine starts
+    if output is not None:
+        check_writable(output, force)  # refused now, not after a minute of measuring
+    result = runner.run(options)
+    _emit(bench_render.render(result, output_format.value), output, force)
+    return 0
+
+
+def _bench_progress(step: str) -> None:
+    typer.echo(f"advisor bench: {step} ...", err=True)
 
 
 _COMMANDS["rules"] = rules_app

@@ -23,6 +23,13 @@ def rule_ids(ctx: click.Context, incomplete: str) -> list[str]:
     return [rule.id for rule in ruleset.rules if rule.id.startswith(incomplete)] if ruleset else []
 
 
+def bench_ids(ctx: click.Context, incomplete: str) -> list[str]:
+    """`advisor bench --only <TAB>`: the experiment ids (a small module, loaded only when completing)."""
+    from advisor.bench.experiments import IDS
+
+    return [name for name in IDS if name.startswith(incomplete)]
+
+
 def answer_settings(ctx: click.Context, incomplete: str) -> list[str]:
     """`--set <TAB>`: `id=` for each question; after `id=`, that question's values."""
     ruleset = _ruleset(ctx)

@@ -8,12 +8,17 @@ from pathlib import Path
 from advisor.errors import InputError, RefusedError
 
 
-def write_atomically(path: Path, text: str, force: bool) -> None:
-    """Write via a temp file in the same directory and rename: never half-written, never through a symlink."""
+def check_writable(path: Path, force: bool) -> None:
+    """Refuse a symlink, a directory, or an existing file without --force (before a long run, too)."""
     if path.is_symlink() or path.is_dir():
         raise RefusedError(f"{path}: refusing to write to a symlink or directory")
     if path.exists() and not force:
         raise RefusedError(f"{path}: file exists; pass --force to overwrite it")
+
+
+def write_atomically(path: Path, text: str, force: bool) -> None:
+    """Write via a temp file in the same directory and rename: never half-written, never through a symlink."""
+    check_writable(path, force)
     import tempfile  # only when writing: not on the start-up path
 
     parent = path.parent if str(path.parent) else Path(".")

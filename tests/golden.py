@@ -20,6 +20,8 @@ EXPECTED = {"orders-worker": "celery", "live-board": "crossbar", "import-tracker
 EPOCH = "1767225600"  # 2026-01-01
 DATE = "2026-01-01"
 REPORT_FILES = {"text": "txt", "markdown": "md", "html": "html", "json": "json", "adr": "adr.md"}
+# recommend --evidence: one example's Markdown report with a committed bench document beside its rules.
+EVIDENCE = ("import-tracker", ROOT / "tests" / "data" / "bench-quick.json", "evidence.md")
 
 
 def regenerate(out: Path) -> None:
@@ -50,6 +52,18 @@ def regenerate_reports(out: Path) -> None:
             # The example's name is the project its decision record is about (recommend --project).
             text = render(result, fmt, DATE, record=DecisionRecord(project=name))
             (out / f"{name}.{suffix}").write_text(text, encoding="utf-8", newline="\n")
+    regenerate_evidence(out)
+
+
+def regenerate_evidence(out: Path) -> None:
+    """The evidence example: what `advisor recommend --evidence FILE --format markdown` writes."""
+    from advisor import advice
+    from advisor.render import evidence, render
+
+    name, bench_file, suffix = EVIDENCE
+    result = advice.advise_given(advice.load_ruleset(), EXAMPLES / "answers" / f"{name}.yml", [])
+    text = render(result, "markdown", DATE, bench=evidence.load(bench_file))
+    (out / f"{name}.{suffix}").write_text(text, encoding="utf-8", newline="\n")
 
 
 def main() -> None:

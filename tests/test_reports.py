@@ -24,7 +24,7 @@ def test_committed_reports_match_a_fresh_regeneration(tmp_path: Path) -> None:
     golden.regenerate_reports(tmp_path)
     committed = golden.EXAMPLES / "reports"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in committed.iterdir())
-    assert len(list(committed.iterdir())) == len(golden.EXPECTED) * len(golden.REPORT_FILES)
+    assert len(list(committed.iterdir())) == len(golden.EXPECTED) * len(golden.REPORT_FILES) + 1  # + evidence
     for path in tmp_path.iterdir():
         assert path.read_bytes() == (committed / path.name).read_bytes(), f"{path.name}: run tests/golden.py"
 

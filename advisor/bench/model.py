@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from advisor.errors import EXIT_INTERRUPTED, EXIT_RUNTIME, AdvisorError
+
 SCHEMA = "advisor.bench/1"
 ENGINES = ("celery", "wamp")
 # status: what became of one engine's run of one experiment.
@@ -18,6 +20,15 @@ TIMEOUT = "timeout"  # its own deadline ended it
 ERROR = "error"  # it could not run to the end (an engine died, a call failed unexpectedly); `detail` says why
 NOT_AVAILABLE = "not-available"  # the engine has no such feature (WAMP has no scheduler); `sources` cite it
 STATUSES = (OK, TIMEOUT, ERROR, NOT_AVAILABLE)
+
+
+class EngineMissing(AdvisorError):
+    """An engine cannot run: its executable or the `advisor[engines]` extra is missing (exit 1).
+
+    The message says what is missing and how to get it.
+    """
+
+    exit_code = EXIT_RUNTIME
 
 
 @dataclass(frozen=True)
@@ -69,3 +80,9 @@ class Settings:
 
 QUICK = Settings(quick=True, calls=200, burst=400, fanout=(1, 2, 4), deadline=30.0)
 FULL = Settings(quick=False, calls=1000, burst=3000, fanout=(1, 4, 16), deadline=120.0)
+
+
+class BenchCancelled(AdvisorError):
+    """Ctrl-C during a run: every engine process has been stopped by then (exit 130)."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -18,6 +18,7 @@ from advisor.errors import InputError
 
 if TYPE_CHECKING:
     from advisor.advice import Advice
+    from advisor.bench.model import BenchResult
 
 
 class Format(StrEnum):
@@ -35,6 +36,8 @@ class Format(StrEnum):
 FORMATS = tuple(fmt for fmt in Format if fmt is not Format.csv)
 # What a listing (advisor questions) writes: for people, or for programs.
 LISTING_FORMATS = (Format.text, Format.json)
+# What `advisor bench` writes: its measurements are not a decision record.
+BENCH_FORMATS = (Format.text, Format.json, Format.markdown, Format.html)
 
 
 def one_of(formats: tuple[Format, ...]) -> str:
@@ -79,18 +82,28 @@ def render(
     color: bool = False,
     record: DecisionRecord | None = None,
     chosen: str | None = None,
+    bench: BenchResult | None = None,
 ) -> str:
-    """The report in one format. `chosen` is the stack a starter was made for (its ADR)."""
+    """The report in one format. `chosen` is the stack a starter was made for (its ADR);
+    `bench` what `advisor bench` measured (recommend --evidence), shown beside the rules."""
+    evidence = None
+    if bench is not None:
+        from advisor.render import evidence as evidence_mod
+
+        evidence = evidence_mod.build(advice.verdict, bench)
     if fmt == "json":
         from advisor.advice import to_json_data
 
-        return json.dumps(to_json_data(advice), indent=2, ensure_ascii=False) + "\n"
+        data = to_json_data(advice)
+        if evidence is not None:
+            data["evidence"] = evidence_mod.to_json_data(evidence)
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     from advisor.render import view
 
     if fmt == "text":
         from advisor.render import text
 
-        return text.render(view.build(advice, chosen, record=record, dated=False), color)
+        return text.render(view.build(advice, chosen, record=record, dated=False, evidence=evidence), color)
     from advisor.render import templates
 
-    return templates.render(view.build(advice, chosen, date, record), fmt)
+    return templates.render(view.build(advice, chosen, date, record, evidence=evidence), fmt)

@@ -70,7 +70,7 @@ def render(view: View, color: bool = False) -> str:
     seen = FirstUse()
     head = _head(view, seen)
     sections = [*first_screen(view, seen), _flips(view, seen), _costs(view, seen), _stages(view, seen)]
-    sections += [_steps(view, seen), _why(view.why, seen), _needs(view.needs, seen)]
+    sections += [_steps(view, seen), _measured(view), _why(view.why, seen), _needs(view.needs, seen)]
     sections += [_caveats_in_full(view.caveats, seen), _notes(view.notes, seen)]
     sections += [_points(view), _consequences(view, seen), _architecture(view), _answers(view, seen)]
     return _join(head, sections, Style(color))
@@ -191,12 +191,30 @@ def _steps(view: View, seen: FirstUse) -> Section:
     return "Next steps:", lines
 
 
+def _measured(view: View) -> Section:
+    """recommend --evidence: each experiment's two outcomes beside the rules of this report it shows."""
+    evidence = view.measured
+    if evidence is None:
+        return "", []
+    lines = _wrap(evidence.where, "  ")
+    for item in evidence.items:
+        lines += _item(f"{item.title} ({item.id}), evidence for {', '.join(item.rules)}:")
+        lines += _wrap(f"Celery: {item.celery}", "    ", "      ") + _wrap(f"WAMP: {item.wamp}", "    ", "      ")
+    if not evidence.items:
+        lines.append("  No experiment in the bench file gives evidence for a rule of this report.")
+    return "Measured on your machine:", lines
+
+
+def _measured_note(measured: str) -> list[str]:
+    return _wrap(measured, "    ") if measured else []
+
+
 def _details(details: tuple[Detail, ...], seen: FirstUse) -> list[str]:
     lines = []
     for detail in details:
         lines += _item(f"{detail.title} [{detail.effect}] ({detail.rule})")
         lines += _wrap(detail.because, "    ") + _terms(seen, detail.terms)
-        lines += _sources(detail.sources)
+        lines += _sources(detail.sources) + _measured_note(detail.measured)
     return lines
 
 
@@ -215,6 +233,10 @@ def _caveats_in_full(caveats: tuple[Caveat, ...], seen: FirstUse) -> Section:
         if not caveat.told_in_gist:
             lines += _item(f"[{caveat.severity}] {caveat.title} ({caveat.rule})")
             lines += _wrap(caveat.because, "    ") + _terms(seen, caveat.terms) + _sources(caveat.sources[:1])
+        if caveat.measured:
+            # A caveat told whole on the first screen has no entry above: its note stands alone.
+            lines += [] if not caveat.told_in_gist else _item(f"[{caveat.severity}] {caveat.title} ({caveat.rule})")
+            lines += _measured_note(caveat.measured)
     return "Caveats in full:", lines
 
 
@@ -222,7 +244,7 @@ def _notes(notes: tuple[Caveat, ...], seen: FirstUse) -> Section:
     lines = []
     for note in notes:
         lines += _item(f"{note.title}. {note.because} ({note.rule})")
-        lines += _terms(seen, note.terms) + _sources(note.sources[:1])
+        lines += _terms(seen, note.terms) + _sources(note.sources[:1]) + _measured_note(note.measured)
     return "Notes:", lines
 
 

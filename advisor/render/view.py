@@ -32,6 +32,7 @@ from advisor.rules import OPTIONS, SIMPLER_FIRST, Rule
 
 if TYPE_CHECKING:
     from advisor.advice import Advice
+    from advisor.render.evidence import Evidence
 
 SHOWN_FLIPS = 5
 DECISIVE = 3
@@ -97,6 +98,7 @@ class Caveat(Record):
     # first screen shows only that, and tells the whole text in the details.
     gist: str
     gist_terms: Terms
+    measured: str = ""  # as Detail.measured
 
     @property
     def told_in_gist(self) -> bool:
@@ -154,6 +156,7 @@ class Detail(Record):
     because: str
     sources: tuple[str, ...]
     terms: Terms
+    measured: str = ""  # "measured: see Measured on your machine (round-trip)" with --evidence
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -222,6 +225,7 @@ class View(Record):
     status: str
     answers_file: str  # what the next steps name
     record_answers_file: str  # what the decision record names: in a project, its own answers
+    measured: Evidence | None = None  # recommend --evidence: what advisor bench measured
 
     @property
     def given(self) -> tuple[Answer, ...]:
@@ -298,6 +302,7 @@ def build(
     date: str | None = None,
     record: DecisionRecord | None = None,
     dated: bool = True,
+    evidence: Evidence | None = None,
 ) -> View:
     """The view of `advice`; `chosen` is the stack a starter was made for (default: the verdict).
 
@@ -313,7 +318,7 @@ def build(
     said = standing(verdict)
     requirements = _requirements(verdict, find_terms)
     reasons = tuple(Reason(rule.id, rule.title, points, find_terms(rule.title)) for rule, points in decisive(verdict))
-    caveats = tuple(_caveat(rule, find_terms) for rule in verdict.caveats if rule.severity != "note")
+    caveats = tuple(_caveat(rule, find_terms, evidence) for rule in verdict.caveats if rule.severity != "note")
     return View(
         verdict=verdict.recommendation,
         verdict_name=NAMES[verdict.recommendation],
@@ -339,11 +344,12 @@ def build(
         steps=tuple(
             Step(s.text, s.commands, s.sources, find_terms(s.text)) for s in next_steps(verdict, chosen, answers_file)
         ),
-        why=tuple(_detail(rule, _effects(rule), find_terms) for rule in verdict.fired),
+        why=tuple(_detail(rule, _effects(rule), find_terms, evidence) for rule in verdict.fired),
         needs=tuple(
-            _detail(rule, "rules out " + ", ".join(rule.excludes), find_terms) for rule in verdict.requirements
+            _detail(rule, "rules out " + ", ".join(rule.excludes), find_terms, evidence)
+            for rule in verdict.requirements
         ),
-        notes=tuple(_caveat(rule, find_terms) for rule in verdict.caveats if rule.severity == "note"),
+        notes=tuple(_caveat(rule, find_terms, evidence) for rule in verdict.caveats if rule.severity == "note"),
         points=tuple(
             PointsRow(r.id, r.title, tuple(r.effects.get(o, 0) for o in OPTIONS), find_terms(r.title))
             for r in verdict.fired
@@ -366,6 +372,7 @@ def build(
         status=record.status,
         answers_file=answers_file,
         record_answers_file=record.answers_file or ".advisor-answers.yml",
+        measured=evidence,
     )
 
 
@@ -463,10 +470,11 @@ def reasons_note(verdict: engine.Verdict) -> str:
     return f"What puts {chosen} ahead of {NAMES[verdict.runner_up]}, the closest option:"
 
 
-def _caveat(rule: Rule, find_terms: TermFinder) -> Caveat:
+def _caveat(rule: Rule, find_terms: TermFinder, evidence: Evidence | None = None) -> Caveat:
     gist = first_sentence(rule.because)
     terms, gist_terms = find_terms(rule.title, rule.because), find_terms(rule.title, gist)
-    return Caveat(rule.id, rule.severity, rule.title, rule.because, rule.sources, terms, gist, gist_terms)
+    measured = evidence.note_for(rule.id) if evidence else ""
+    return Caveat(rule.id, rule.severity, rule.title, rule.because, rule.sources, terms, gist, gist_terms, measured)
 
 
 # A sentence ends at ".", "!" or "?" (and a closing quote) before a space and a capital or a quote.
@@ -594,8 +602,11 @@ def _effects(rule: Rule) -> str:
     return ", ".join(f"{option} {points:+d}" for option, points in rule.effects.items())
 
 
-def _detail(rule: Rule, effect: str, find_terms: TermFinder) -> Detail:
-    return Detail(rule.id, rule.title, effect, rule.because, rule.sources, find_terms(rule.title, rule.because))
+def _detail(rule: Rule, effect: str, find_terms: TermFinder, evidence: Evidence | None) -> Detail:
+    measured = evidence.note_for(rule.id) if evidence else ""
+    return Detail(
+        rule.id, rule.title, effect, rule.because, rule.sources, find_terms(rule.title, rule.because), measured
+    )
 
 
 def _answers(advice: Advice, find_terms: TermFinder) -> tuple[Answer, ...]:
