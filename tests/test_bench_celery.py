@@ -58,6 +58,15 @@ def test_a_missing_redis_server_is_named_in_the_error(tmp_path: Path) -> None:
         CeleryEngine(stack, tmp_path, executable="/nonexistent/redis-server")
 
 
+def test_a_redis_server_that_cannot_start_is_an_engine_error(tmp_path: Path) -> None:
+    fake = tmp_path / "redis-server"
+    fake.write_text("#!/bin/sh\necho cannot bind >&2\nexit 1\n", encoding="utf-8")
+    fake.chmod(0o755)
+    with contextlib.ExitStack() as stack, pytest.raises(EngineMissing, match="did not start") as raised:
+        CeleryEngine(stack, tmp_path, executable=str(fake))
+    assert "redis-server.log" in str(raised.value)
+
+
 def test_the_broker_password_comes_from_the_environment_and_never_shows(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(celery_side.PASSWORD_VARIABLE, "s3cret/@")
     url = celery_side.broker_url("redis://broker.example:6379/1")

@@ -91,16 +91,22 @@ class CeleryEngine:
 
     def _start_redis(self, binary: str) -> tuple[str, str]:
         """A redis-server on a free loopback port, no persistence; ready when it answers PING."""
+        from mirakuru.exceptions import ExecutorError
+
         from advisor.bench.processes import ReadyExecutor, free_port, log_to
 
         port = free_port()
+        log = self.work_dir / "redis-server.log"
         url = f"redis://127.0.0.1:{port}/0"
         command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         server = ReadyExecutor(
             command, lambda: redis_ping(url) is None, cwd=str(self.work_dir),
-            **log_to(self.stack, self.work_dir / "redis-server.log"),
+            **log_to(self.stack, log),
         )  # fmt: skip
-        self.server = self._start(server)
+        try:
+            self.server = self._start(server)
+        except ExecutorError as exc:  # it exited, or never answered: say so, with where its log is
+            raise EngineMissing(f"redis-server ({binary}) did not start: {exc}; its log: {log}") from None
         return url, f"local redis-server {redis_version(url)} on 127.0.0.1:{port}"
 
     def _start(self, executor: Any) -> Any:
