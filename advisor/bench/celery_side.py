@@ -155,6 +155,7 @@ class CeleryEngine:
         from advisor.bench.celery_tasks import make_app
 
         app = make_app(self.config(**options))
+        quiet_unsubscribe(app)
         try:
             yield app
         finally:
@@ -237,6 +238,23 @@ class CeleryEngine:
         """`text` on one line, without the broker's password should an error message quote the URL."""
         password = urlsplit(self.url).password
         return " ".join((text.replace(password, "***") if password else text).split())
+
+
+def quiet_unsubscribe(app: Any) -> None:
+    """A result collected after the broker died cannot unsubscribe from it; that is no error worth printing.
+
+    Celery's AsyncResult unsubscribes in __del__, where an exception becomes an "Exception ignored" on stderr.
+    """
+    consumer = getattr(app.backend, "result_consumer", None)
+    cancel = getattr(consumer, "cancel_for", None)
+    if cancel is None:
+        return
+
+    def cancel_quietly(task_id: str) -> None:
+        with contextlib.suppress(Exception):
+            cancel(task_id)
+
+    consumer.cancel_for = cancel_quietly
 
 
 def stop(executor: Any) -> None:
