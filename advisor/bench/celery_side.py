@@ -245,7 +245,7 @@ def quiet_unsubscribe(app: Any) -> None:
 
     Celery's AsyncResult unsubscribes in __del__, where an exception becomes an "Exception ignored" on stderr.
     """
-    consumer = getattr(app.backend, "result_consumer", None)
+    consumer: Any = getattr(app.backend, "result_consumer", None)
     cancel = getattr(consumer, "cancel_for", None)
     if cancel is None:
         return
