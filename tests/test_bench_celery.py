@@ -35,8 +35,12 @@ def local_engine(stack: contextlib.ExitStack, work_dir: Path) -> CeleryEngine:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryEngine]:
+    """One redis-server for the module; afterwards, none of the processes the experiments started is left."""
     with contextlib.ExitStack() as stack:
-        yield local_engine(stack, tmp_path_factory.mktemp("celery-bench"))
+        shared = local_engine(stack, tmp_path_factory.mktemp("celery-bench"))
+        yield shared
+    assert len(shared.pids()) > 1, "the experiments started no process"
+    assert left_running(shared.pids()) == []
 
 
 def left_running(pids: list[int]) -> list[int]:
