@@ -35,8 +35,12 @@ def local_engine(stack: contextlib.ExitStack, work_dir: Path) -> CeleryEngine:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryEngine]:
+    """One redis-server for the module; afterwards, none of the processes the experiments started is left."""
     with contextlib.ExitStack() as stack:
-        yield local_engine(stack, tmp_path_factory.mktemp("celery-bench"))
+        shared = local_engine(stack, tmp_path_factory.mktemp("celery-bench"))
+        yield shared
+    assert len(shared.pids()) > 1, "the experiments started no process"
+    assert left_running(shared.pids()) == []
 
 
 def left_running(pids: list[int]) -> list[int]:
@@ -56,6 +60,15 @@ def test_every_experiment_id_has_a_celery_function() -> None:
 def test_a_missing_redis_server_is_named_in_the_error(tmp_path: Path) -> None:
     with contextlib.ExitStack() as stack, pytest.raises(EngineMissing, match="redis-server not found at /nonexistent"):
         CeleryEngine(stack, tmp_path, executable="/nonexistent/redis-server")
+
+
+def test_a_redis_server_that_cannot_start_is_an_engine_error(tmp_path: Path) -> None:
+    fake = tmp_path / "redis-server"
+    fake.write_text("#!/bin/sh\necho cannot bind >&2\nexit 1\n", encoding="utf-8")
+    fake.chmod(0o755)
+    with contextlib.ExitStack() as stack, pytest.raises(EngineMissing, match="did not start") as raised:
+        CeleryEngine(stack, tmp_path, executable=str(fake))
+    assert "redis-server.log" in str(raised.value)
 
 
 def test_the_broker_password_comes_from_the_environment_and_never_shows(monkeypatch: pytest.MonkeyPatch) -> None:

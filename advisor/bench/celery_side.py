@@ -91,16 +91,22 @@ class CeleryEngine:
 
     def _start_redis(self, binary: str) -> tuple[str, str]:
         """A redis-server on a free loopback port, no persistence; ready when it answers PING."""
+        from mirakuru.exceptions import ExecutorError
+
         from advisor.bench.processes import ReadyExecutor, free_port, log_to
 
         port = free_port()
+        log = self.work_dir / "redis-server.log"
         url = f"redis://127.0.0.1:{port}/0"
         command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         server = ReadyExecutor(
             command, lambda: redis_ping(url) is None, cwd=str(self.work_dir),
-            **log_to(self.stack, self.work_dir / "redis-server.log"),
+            **log_to(self.stack, log),
         )  # fmt: skip
-        self.server = self._start(server)
+        try:
+            self.server = self._start(server)
+        except ExecutorError as exc:  # it exited, or never answered: say so, with where its log is
+            raise EngineMissing(f"redis-server ({binary}) did not start: {exc}; its log: {log}") from None
         return url, f"local redis-server {redis_version(url)} on 127.0.0.1:{port}"
 
     def _start(self, executor: Any) -> Any:
@@ -149,6 +155,7 @@ class CeleryEngine:
         from advisor.bench.celery_tasks import make_app
 
         app = make_app(self.config(**options))
+        quiet_unsubscribe(app)
         try:
             yield app
         finally:
@@ -231,6 +238,23 @@ class CeleryEngine:
         """`text` on one line, without the broker's password should an error message quote the URL."""
         password = urlsplit(self.url).password
         return " ".join((text.replace(password, "***") if password else text).split())
+
+
+def quiet_unsubscribe(app: Any) -> None:
+    """A result collected after the broker died cannot unsubscribe from it; that is no error worth printing.
+
+    Celery's AsyncResult unsubscribes in __del__, where an exception becomes an "Exception ignored" on stderr.
+    """
+    consumer: Any = getattr(app.backend, "result_consumer", None)
+    cancel = getattr(consumer, "cancel_for", None)
+    if cancel is None:
+        return
+
+    def cancel_quietly(task_id: str) -> None:
+        with contextlib.suppress(Exception):
+            cancel(task_id)
+
+    consumer.cancel_for = cancel_quietly
 
 
 def stop(executor: Any) -> None:
