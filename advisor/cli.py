@@ -424,20 +424,17 @@ def bench(
     130 when cancelled.
     """
     from advisor.bench import runner
+    from advisor.bench.model import ENGINES
     from advisor.render import bench as bench_render
 
-    progress = _bench_progress if sys.stderr.isatty() else None
-    options = runner.Options(quick, tuple(only or ()), broker, router, redis_server, crossbar, progress)
-    runner.selected(options.only)  # a bad --only is refused before any engine starts
+    chosen = runner.selected(tuple(only or ()))  # a bad --only is refused before any engine starts
     if output is not None:
         check_writable(output, force)  # refused now, not after a minute of measuring
-    result = runner.run(options)
+    with bench_render.progress_bar(len(chosen) * len(ENGINES), sys.stderr) as progress:
+        options = runner.Options(quick, tuple(only or ()), broker, router, redis_server, crossbar, progress)
+        result = runner.run(options)
     _emit(bench_render.render(result, output_format.value), output, force)
     return 0
-
-
-def _bench_progress(step: str) -> None:
-    typer.echo(f"advisor bench: {step} ...", err=True)
 
 
 _COMMANDS["rules"] = rules_app

@@ -190,14 +190,12 @@ def test_missing_engine_libraries_are_a_message_and_exit_1(run: Run, monkeypatch
 
 
 def test_a_missing_redis_server_is_a_message_and_exit_1(run: Run) -> None:
-    pytest.importorskip("advisor.bench.celery_side")
     result = run("bench", "--quick", "--only", "round-trip", "--redis-server", "/nonexistent/redis-server")
     assert result.code == 1
     assert "/nonexistent/redis-server" in result.err and "Traceback" not in result.err
 
 
 def test_a_missing_crossbar_is_a_message_and_the_started_redis_server_is_stopped(run: Run) -> None:
-    pytest.importorskip("advisor.bench.celery_side")
     import psutil
 
     result = run("bench", "--quick", "--crossbar", "/nonexistent/crossbar")

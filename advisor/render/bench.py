@@ -7,10 +7,12 @@ loader `from_json_data` is what `recommend --evidence` reads back, validated fie
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 from advisor.bench.model import ENGINES, SCHEMA, STATUSES, BenchResult, ExperimentResult, Observation
 from advisor.errors import InputError
@@ -20,6 +22,34 @@ LABELS = {"celery": "Celery", "wamp": "WAMP (Crossbar)"}
 SHOWN = {"p50_ms": "p50 {} ms", "p99_ms": "p99 {} ms", "per_second": "{} /s", "count": "n={}"}
 NOISY = "Absolute figures on a shared machine are noisy: compare the ratios from one run."
 COLORS = {"celery": "#2f6f3e", "wamp": "#2a5aa8"}
+
+
+@contextlib.contextmanager
+def progress_bar(steps: int, stream: TextIO) -> Iterator[Callable[[str], None] | None]:
+    """A progress bar on a terminal (click's), advanced as each engine's run of an experiment
+    begins and labelled with it; None on a pipe or a file, where nothing is drawn."""
+    if not stream.isatty():
+        yield None
+        return
+    import click
+
+    with click.progressbar(
+        length=steps, label="advisor bench", file=stream, show_pos=True, item_show_func=lambda step: step
+    ) as bar:
+        begun = 0
+
+        def advance(step: str) -> None:
+            nonlocal begun
+            # The step that begins now; the bar counts the ones already done.
+            bar.current_item = f"{step} ..."
+            if begun:
+                bar.update(1)
+            else:
+                bar.render_progress()  # update(0) would not draw the first step's label
+            begun += 1
+
+        yield advance
+        bar.update(1, "done")
 
 
 def render(result: BenchResult, fmt: str) -> str:
