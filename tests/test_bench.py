@@ -284,6 +284,7 @@ def test_every_report_format_shows_the_measurements_beside_the_rules(run: Run, f
     assert "acks-late-needs-idempotent-tasks" in out.split("Measured on your machine", 1)[1]
     if fmt != "adr":  # the record has no details section to annotate
         assert "measured: see Measured on your machine (absent-consumer, crashed-consumer)" in out
+    assert "advisor bench --quick" not in out  # measured already: the next steps no longer suggest it
 
 
 def test_without_evidence_no_report_mentions_a_measurement(run: Run) -> None:

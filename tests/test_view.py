@@ -318,6 +318,8 @@ def test_next_steps_fit_the_verdict() -> None:
     assert "advisor new poc-hybrid --stack hybrid --answers answers.yml" in steps
     assert "advisor new poc-celery --stack celery --answers answers.yml" in steps
     assert "advisor new my-service --answers answers.yml" in steps and "advisor check my-service" in steps
+    assert "advisor bench --quick --format json --output bench.json" in steps
+    assert "advisor recommend --answers answers.yml --evidence bench.json" in steps
     celery = example("orders-worker")
     assert celery.verdict.confidence == "high"
     steps = _steps(celery)
@@ -329,7 +331,7 @@ def test_next_steps_for_neither_never_scaffold() -> None:
     neither = from_sets({})
     assert neither.verdict.recommendation == "neither"
     steps = _steps(neither)
-    assert "advisor new" not in steps and "advisor check" not in steps
+    assert "advisor new" not in steps and "advisor check" not in steps and "advisor bench" not in steps
     assert "advisor recommend --answers answers.yml" in steps
     for report in every_format(neither).values():
         assert "advisor new" not in report

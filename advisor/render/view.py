@@ -342,7 +342,8 @@ def build(
             for s in the_guide.stages(chosen, advice.answers)
         ),
         steps=tuple(
-            Step(s.text, s.commands, s.sources, find_terms(s.text)) for s in next_steps(verdict, chosen, answers_file)
+            Step(s.text, s.commands, s.sources, find_terms(s.text))
+            for s in next_steps(verdict, chosen, answers_file, measured=evidence is not None)
         ),
         why=tuple(_detail(rule, _effects(rule), find_terms, evidence) for rule in verdict.fired),
         needs=tuple(
@@ -535,8 +536,8 @@ def _costs(the_guide: guide.Guide, advice: Advice, find_terms: TermFinder) -> tu
     return tuple(rows)
 
 
-def next_steps(verdict: engine.Verdict, chosen: str, answers_file: str) -> list[Step]:
-    """What to do next, fitted to the verdict and how sure it is."""
+def next_steps(verdict: engine.Verdict, chosen: str, answers_file: str, measured: bool = False) -> list[Step]:
+    """What to do next, fitted to the verdict, how sure it is and whether the engines were measured."""
     answers = shlex.quote(answers_file)
     steps = []
     if chosen in ("crossbar", "hybrid"):
@@ -549,7 +550,8 @@ def next_steps(verdict: engine.Verdict, chosen: str, answers_file: str) -> list[
         )
     if verdict.confidence != "high" and verdict.runner_up is not None:
         steps.append(_proof_of_concept(verdict, answers))
-    # Issue 13 asks for `advisor bench` here (measure both candidates); it comes with a later issue.
+    if chosen != "neither" and not measured:
+        steps.append(_bench_step(answers))
     if chosen == "neither":
         steps.append(
             Step(
@@ -572,6 +574,19 @@ def next_steps(verdict: engine.Verdict, chosen: str, answers_file: str) -> list[
         )
     )
     return steps
+
+
+def _bench_step(answers: str) -> Step:
+    """Both engines measured on the team's own machine, then the report again with the figures beside the rules."""
+    return Step(
+        "See Celery and Crossbar.io measured side by side on your own machine (round trip, throughput, fan-out, "
+        "an absent and a crashed consumer, schedules; under a minute with --quick), then this report with "
+        "the figures beside the rules they support:",
+        (
+            "advisor bench --quick --format json --output bench.json",
+            f"advisor recommend --answers {answers} --evidence bench.json",
+        ),
+    )
 
 
 def _proof_of_concept(verdict: engine.Verdict, answers: str) -> Step:
