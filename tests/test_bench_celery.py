@@ -24,6 +24,7 @@ from advisor.bench import celery_side, experiments
 from advisor.bench.celery_side import CeleryEngine
 from advisor.bench.model import ERROR, OK, QUICK, EngineMissing, Observation
 from advisor.bench.processes import poll
+from advisor.errors import InputError
 
 
 def local_engine(stack: contextlib.ExitStack, work_dir: Path) -> CeleryEngine:
@@ -79,9 +80,37 @@ def test_the_broker_password_comes_from_the_environment_and_never_shows(monkeypa
     assert celery_side.broker_url("amqp://bench:given@mq.example//") == "amqp://bench:given@mq.example//"
 
 
-def test_a_broker_url_of_another_kind_is_refused() -> None:
-    with pytest.raises(EngineMissing, match="redis://"):
-        celery_side.broker_url("http://broker.example")
+def test_a_broker_url_of_another_kind_is_refused_as_input() -> None:
+    with pytest.raises(InputError, match="redis://") as refused:
+        celery_side.broker_url("http://bench:s3cret@broker.example")
+    assert refused.value.exit_code == 2 and "s3cret" not in str(refused.value)
+
+
+@pytest.mark.slow
+def test_a_broker_with_a_password_is_reached_with_the_password_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--broker without the password in the URL: ADVISOR_BENCH_BROKER_PASSWORD gets the workers in."""
+    from mirakuru import TCPExecutor
+
+    from advisor.bench.processes import free_port, running
+
+    port, password = free_port(), "bench-secret-1"
+    server = TCPExecutor(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--requirepass", password],
+        "127.0.0.1",
+        port,
+        timeout=30,
+    )
+    with running(server), contextlib.ExitStack() as stack:
+        url = f"redis://127.0.0.1:{port}/0"
+        monkeypatch.setenv(celery_side.PASSWORD_VARIABLE, password)
+        users = CeleryEngine(stack, tmp_path, url=url)
+        assert users.alive() is None and password not in users.description
+        seen = celery_side.absent_consumer(users, QUICK)
+        assert (seen.status, seen.metrics["delivered"]) == (OK, True), seen.detail
+        monkeypatch.setenv(celery_side.PASSWORD_VARIABLE, "wrong")
+        assert CeleryEngine(stack, tmp_path / "wrong", url=url).alive() is not None  # refused, and said so
 
 
 @pytest.mark.slow

@@ -36,6 +36,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import advisor
 from advisor.bench.model import ERROR, OK, EngineMissing, Observation, Settings
+from advisor.errors import InputError
 
 ENGINE = "celery"
 PASSWORD_VARIABLE = "ADVISOR_BENCH_BROKER_PASSWORD"
@@ -293,7 +294,11 @@ def broker_url(url: str) -> str:
     """The user's broker URL, with the password from ADVISOR_BENCH_BROKER_PASSWORD when it has none."""
     parts = urlsplit(url)
     if parts.scheme not in SCHEMES:
-        raise EngineMissing(f"the broker URL must start with one of {', '.join(s + '://' for s in SCHEMES)}")
+        # A wrong scheme is the user's input, as for --router: exit 2, not a missing engine.
+        raise InputError(
+            f"--broker {without_credentials(url)}: the URL must start with one of "
+            f"{', '.join(s + '://' for s in SCHEMES)}"
+        )
     password = os.environ.get(PASSWORD_VARIABLE)
     if parts.password is not None or not password:
         return url
