@@ -277,7 +277,7 @@ h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}
 .side h3{margin:.2rem 0;font-size:1rem}.celery h3{color:#2f6f3e}.wamp h3{color:#2a5aa8}
 .numbers{font-size:.9rem;color:#333;overflow-wrap:anywhere}.rules{font-size:.9rem;overflow-wrap:anywhere}
 code{overflow-wrap:anywhere}
-figure{margin:1rem 0}svg{max-width:100%;height:auto}figcaption{font-size:.9rem}
+figure{margin:1rem 0}svg{width:100%;max-width:540px;height:auto}figcaption{font-size:.9rem}
 """
 
 
@@ -376,6 +376,10 @@ def _cdf_svg(series: dict[str, list[float]]) -> str:
             parts.append(f'<polyline fill="none" stroke="{COLORS[engine]}" stroke-width="2" points="{points}"/>')
     for ms in (min(values), max(values)):
         parts.append(f'<text x="{x(ms):.1f}" y="{_H - _BOTTOM + 14}" text-anchor="middle">{_number(ms)}</text>')
+    for share in (0.5, 1.0):  # the median and all calls: where p50 and the tail are read off
+        parts.append(f'<text x="{_LEFT - 4}" y="{y(share) + 4:.1f}" text-anchor="end">{share:.0%}</text>')
+        level = f"{y(share):.1f}"
+        parts.append(f'<line x1="{_LEFT}" y1="{level}" x2="{_W - 8}" y2="{level}" stroke="#ddd" stroke-dasharray="3"/>')
     parts += _legend([engine for engine, samples in series.items() if samples])
     return "".join(parts) + "</svg>"
 
@@ -398,6 +402,7 @@ def _fanout_svg(series: dict[str, list[tuple[int, float]]]) -> str:
         parts += [f'<circle cx="{x(n):.1f}" cy="{y(ms):.1f}" r="3" fill="{COLORS[engine]}"/>' for n, ms in points]
     for n in counts:
         parts.append(f'<text x="{x(n):.1f}" y="{_H - _BOTTOM + 14}" text-anchor="middle">{n}</text>')
-    parts.append(f'<text x="{_LEFT - 4}" y="{y(top) + 4:.1f}" text-anchor="end">{_number(top)}</text>')
+    for ms in (0.0, top):
+        parts.append(f'<text x="{_LEFT - 4}" y="{y(ms) + 4:.1f}" text-anchor="end">{_number(ms)}</text>')
     parts += _legend([engine for engine, points in series.items() if points])
     return "".join(parts) + "</svg>"
