@@ -155,7 +155,7 @@ def files_of_kind(directory: Path, kind: str) -> list[Path]:
     for entry in sorted(directory.iterdir()):
         if entry.suffix not in (".yaml", ".yml") or not entry.is_file():
             continue
-        # A symlink out of the rules directory is not followed (RELIABILITY A26).
+        # A symlink out of the rules directory is not followed (docs/reliability.md, A26).
         if entry.is_symlink() and root not in entry.resolve().parents:
             raise InputError(f"{entry}: points outside {directory}; not read")
         if (schema.file_kind(entry) or "rules") == kind:

@@ -274,7 +274,7 @@ def run(
     try:
         lines = session(ruleset, asker, given, review_all, keeper, accept, color, named)
     except EOFError:
-        # Ctrl-D at a prompt: the answers ended before the wizard did (RELIABILITY C2).
+        # Ctrl-D at a prompt: the answers ended before the wizard did (docs/reliability.md, C2).
         raise InputError(f"input ended before the wizard finished; {what_was_kept(keeper)}") from None
     except (KeyboardInterrupt, typer.Abort):
         # Ctrl-C at a prompt: say what became of the session, not just "interrupted" (issue 13).
