@@ -13,7 +13,7 @@ from conftest import Result
 
 from advisor import advice
 from advisor.render import render, templates
-from advisor.render import text as textout
+from advisor.render import text as text_report
 
 Run = Callable[..., Result]
 HOSTILE_TITLE = "<script>alert(1)</script> | [x](javascript:alert(1)) {{ 7*7 }} **bold** # h"
@@ -90,7 +90,7 @@ def test_terminal_output_carries_no_escape_sequences(run: Run, hostile_rules: Pa
 
 
 def test_control_characters_in_data_are_shown_escaped() -> None:
-    assert textout.clean("a\x1b]0;pwned\x07b") == "a\\x1b]0;pwned\\x07b"
+    assert text_report.clean("a\x1b]0;pwned\x07b") == "a\\x1b]0;pwned\\x07b"
 
 
 def test_colour_only_where_the_terminal_wants_it(monkeypatch: pytest.MonkeyPatch) -> None:

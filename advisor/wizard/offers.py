@@ -26,10 +26,10 @@ def show_summary(result: Any, color: bool) -> None:
     """The verdict on screen, between the questions and the offers."""
     import typer
 
-    from advisor.render import text as textout
+    from advisor.render import text as text_report
 
     typer.echo("")
-    typer.echo(textout.summary(result, color))
+    typer.echo(text_report.summary(result, color))
 
 
 def offer_reports(
