@@ -18,8 +18,6 @@ import shutil
 import signal
 import stat
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from advisor import answers as answers_mod
 from advisor.advice import Advice, to_json_data
 from advisor.errors import AdvisorError, InputError, RefusedError
 from advisor.rules import STACKS
+from advisor.termination import raising_on_termination
 
 NOTHING_TO_SCAFFOLD = (
     "the verdict is 'neither yet': no stated need calls for a distributed framework, so there is "
@@ -68,12 +67,6 @@ SHADOWED = {
     "yaml",
 }
 WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
-
-
-class Terminated(AdvisorError):
-    """SIGTERM or SIGHUP arrived while generating (exit 128 + the signal, like a shell)."""
-
-    exit_code = 143
 
 
 class WriteError(AdvisorError):
@@ -220,7 +213,7 @@ def generate(plan_: Plan, advice: Advice) -> list[str]:
     except OSError as exc:
         raise WriteError(f"{parent}: cannot write here ({exc.strerror}); nothing was written") from None
     try:
-        with _signals_raise():
+        with raising_on_termination("nothing was written"):
             project = render(plan_, advice, staging)
             files = file_tree(project)
             _move_into_place(project, plan_.target, plan_.force)
@@ -264,23 +257,6 @@ def created_lines(directory: Path, stack: str, files: int) -> list[str]:
         f"  run it:  cd {directory} && bash scripts/run",
         f"  test it: cd {directory} && bash scripts/test",
     ]
-
-
-@contextmanager
-def _signals_raise() -> Iterator[None]:
-    """Python's default SIGTERM and SIGHUP skip cleanup; raise instead so `finally` removes staging."""
-
-    def handler(signum: int, _frame: Any) -> None:
-        error = Terminated(f"{signal.Signals(signum).name}; nothing was written")
-        error.exit_code = 128 + signum
-        raise error
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _remove_quietly(path: Path) -> None:

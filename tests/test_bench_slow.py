@@ -96,7 +96,17 @@ def _started_engines(parent: psutil.Process) -> list[psutil.Process]:
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_every_engine_process_and_exits_130() -> None:
+@pytest.mark.parametrize(
+    ("sig", "code", "said"),
+    [
+        (signal.SIGINT, 130, "bench cancelled; every engine process stopped"),  # Ctrl-C
+        (signal.SIGTERM, 143, "SIGTERM; every engine process stopped"),  # a CI timeout, kill, systemd
+        (signal.SIGHUP, 129, "SIGHUP; every engine process stopped"),  # the terminal closed
+    ],
+)
+def test_a_stop_signal_stops_every_engine_process_and_exits_with_its_code(
+    sig: signal.Signals, code: int, said: str
+) -> None:
     process = _bench("--only", "round-trip", "--only", "throughput")
     parent = psutil.Process(process.pid)
     seen: dict[int, psutil.Process] = {}
@@ -109,10 +119,10 @@ def test_ctrl_c_stops_every_engine_process_and_exits_130() -> None:
             break
         time.sleep(0.05)
     assert process.poll() is None, "the run ended before both engines and a worker were seen"
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sig)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err[-3000:]
-    assert "bench cancelled; every engine process stopped" in err
+    assert process.returncode == code, err[-3000:]
+    assert said in err
     _, alive = psutil.wait_procs(list(seen.values()), timeout=10)
     assert seen and alive == [], [p.pid for p in alive]
 

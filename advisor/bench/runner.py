@@ -35,6 +35,7 @@ from advisor.bench.model import (
     Settings,
 )
 from advisor.errors import InputError
+from advisor.termination import raising_on_termination
 
 ENGINES_EXTRA = "pip install 'advisor[engines]'"
 
@@ -92,7 +93,9 @@ def run(options: Options, sides: Sequence[Side] | None = None, settings: Setting
     settings = settings or options.settings
     began = time.monotonic()
     try:
-        with contextlib.ExitStack() as stack:
+        # SIGTERM or SIGHUP (a CI timeout, a closed terminal) would otherwise end the process with its
+        # engines still running in their own sessions: raised instead, they close the stack below.
+        with raising_on_termination("every engine process stopped"), contextlib.ExitStack() as stack:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="advisor-bench-")))
             sides = sides if sides is not None else default_sides(options)
             engines = [side.start(stack, work_dir) for side in sides]
