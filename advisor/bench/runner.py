@@ -151,6 +151,8 @@ def observe(name: str, function: Callable[..., Observation], engine: Engine, set
         except Exception as exc:  # reported as this experiment's ERROR; the others still run
             box["error"] = f"{type(exc).__name__}: {exc}"
 
+    # A daemon thread, not concurrent.futures: an executor's threads are joined at exit, so one
+    # that hangs would hold the process after every engine had been stopped.
     thread = threading.Thread(target=target, name=f"bench-{name}", daemon=True)
     thread.start()
     thread.join(settings.deadline)
