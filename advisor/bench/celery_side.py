@@ -36,6 +36,18 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import advisor
 from advisor.bench.model import ERROR, OK, EngineMissing, Observation, Settings
+from advisor.bench.processes import (
+    START_TIMEOUT,
+    Clock,
+    ReadyExecutor,
+    free_port,
+    kill,
+    latency_metrics,
+    log_to,
+    logged,
+    stop,
+    without_credentials,
+)
 from advisor.errors import InputError
 
 ENGINE = "celery"
@@ -49,18 +61,6 @@ SLOW_TASK_SECONDS = 60.0  # the crashed-consumer task's first run; its worker is
 REDELIVERY_WAIT = 5.0  # seconds a new worker gets to run a killed task again before it counts as lost
 BEAT_INTERVAL = 1.0
 PING_TIMEOUT = 2.0
-
-
-class Clock:
-    """One experiment's deadline: every wait takes what is left of it."""
-
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-
-    def left(self, most: float | None = None) -> float:
-        """Seconds left (at least a little, so a last check still happens), at most `most`."""
-        remaining = max(0.05, self.end - time.monotonic())
-        return remaining if most is None else min(most, remaining)
 
 
 class CeleryEngine:
@@ -93,8 +93,6 @@ class CeleryEngine:
     def _start_redis(self, binary: str) -> tuple[str, str]:
         """A redis-server on a free loopback port, no persistence; ready when it answers PING."""
         from mirakuru.exceptions import ExecutorError
-
-        from advisor.bench.processes import ReadyExecutor, free_port, log_to
 
         port = free_port()
         log = self.work_dir / "redis-server.log"
@@ -182,7 +180,6 @@ class CeleryEngine:
 
     def beat(self, stack: contextlib.ExitStack, clock: Clock, **options: Any) -> Any:
         """Start beat with its schedule file in the work directory; ready once it logs that it starts."""
-        from advisor.bench.processes import logged
 
         name = f"beat-{secrets.token_hex(3)}"
         log = self.work_dir / f"{name}.log"
@@ -197,7 +194,6 @@ class CeleryEngine:
         self, command: list[str], ready: Callable[[], bool], clock: Clock, name: str, options: dict[str, Any]
     ) -> Any:
         from advisor.bench.celery_tasks import CONFIG_VARIABLE
-        from advisor.bench.processes import START_TIMEOUT, ReadyExecutor, log_to
 
         # The workers import advisor from wherever this process does (a checkout or site-packages).
         python_path = os.pathsep.join(
@@ -258,14 +254,6 @@ def quiet_unsubscribe(app: Any) -> None:
     consumer.cancel_for = cancel_quietly
 
 
-def stop(executor: Any) -> None:
-    """Stop `executor` and whatever it started; an exit status it did not expect does not matter here."""
-    from mirakuru.exceptions import ProcessFinishedWithError
-
-    with contextlib.suppress(ProcessFinishedWithError):
-        executor.stop()
-
-
 def require_extra() -> None:
     """EngineMissing unless the `advisor[engines]` extra (celery with redis, mirakuru, psutil) is installed."""
     # celery and kombu replace their module objects (lazy attributes): find_spec cannot look at those once imported.
@@ -304,12 +292,6 @@ def broker_url(url: str) -> str:
         return url
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{parts.netloc.rpartition('@')[2]}"))
-
-
-def without_credentials(url: str) -> str:
-    """`url` for the report: user and password left out."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def redis_ping(url: str) -> str | None:
@@ -375,7 +357,6 @@ def observed(run: Callable[..., Observation]) -> Callable[..., Observation]:
 @observed
 def round_trip(engine: CeleryEngine, settings: Settings) -> Observation:
     """`echo.delay(i).get()`, one after the other: a task and its result through the broker and backend."""
-    from advisor.bench.processes import latency_metrics
 
     clock = Clock(settings.deadline)
     queue = engine.shared_worker(clock)
@@ -552,7 +533,7 @@ def crashed_consumer(engine: CeleryEngine, settings: Settings, acks_late: bool =
         if not engine_poll(attempts, clock.left()):
             raise RuntimeError("the task never started on the first worker")
         started = time.monotonic()
-        first.kill(sig=signal.SIGKILL)  # the whole process group, at once: no warm shutdown, no ack
+        kill(first)  # the whole process group, at once: no warm shutdown, no ack
         killed = time.monotonic()
         if engine.redis:
             # Redis hands an unacknowledged message out again only once its visibility timeout has passed,

@@ -7,10 +7,13 @@ group (then SIGKILL), so a worker's pool processes go with it.
 
 from __future__ import annotations
 
+import signal
 import socket
 import statistics
 import subprocess
+import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -50,7 +53,55 @@ def running(executor: Any) -> Iterator[Any]:
     try:
         yield executor
     finally:
-        executor.stop()
+        stop(executor)
+
+
+# mirakuru is not thread-safe: an experiment may kill a worker or callee while Ctrl-C stops it
+# from the main thread, and both would wait on a process the other has just cleared.
+PROCESS_LOCK = threading.Lock()
+
+
+def stop(executor: Any) -> None:
+    """Stop `executor` (its process group); one that died of a kill or a crash counts as stopped."""
+    from mirakuru.exceptions import ProcessFinishedWithError
+
+    with PROCESS_LOCK:
+        try:
+            executor.stop()
+        except ProcessFinishedWithError:
+            pass  # its exit status is no news here: alive() and the experiments report a dead engine
+
+
+def kill(executor: Any) -> None:
+    """SIGKILL `executor`'s process group at once, as a crash would end it: no warm shutdown, no ack."""
+    with PROCESS_LOCK:
+        executor.kill(True, signal.SIGKILL)
+
+
+class Clock:
+    """One experiment's deadline: every wait takes what is left of it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    @property
+    def over(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def left(self, most: float | None = None) -> float:
+        """Seconds left (at least a little, so a last check still happens), at most `most`."""
+        remaining = max(0.05, self.end - time.monotonic())
+        return remaining if most is None else min(most, remaining)
+
+
+def without_credentials(url: str) -> str:
+    """`url` for reports and messages: no user, password, query or fragment."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def log_to(stack: ExitStack, log: Path) -> dict[str, Any]:

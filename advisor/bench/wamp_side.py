@@ -26,7 +26,6 @@ import socket
 import ssl
 import statistics
 import sys
-import threading
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -36,7 +35,18 @@ from pathlib import Path
 from typing import Any
 
 from advisor.bench.model import ERROR, NOT_AVAILABLE, OK, TIMEOUT, EngineMissing, Observation, Settings
-from advisor.bench.processes import START_TIMEOUT, ReadyExecutor, free_port, latency_metrics, log_to, logged
+from advisor.bench.processes import (
+    START_TIMEOUT,
+    Clock,
+    ReadyExecutor,
+    free_port,
+    kill,
+    latency_metrics,
+    log_to,
+    logged,
+    stop,
+    without_credentials,
+)
 from advisor.errors import InputError
 
 ENGINE = "wamp"
@@ -93,16 +103,6 @@ def router_config(port: int) -> dict[str, Any]:
     return {"version": 2, "controller": {}, "workers": [worker]}
 
 
-def public_url(url: str) -> str:
-    """`url` without user and password, for reports."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 def fresh_log(log: Path) -> Path:
     """`log`, emptied: readiness and results are read from it, so no earlier run's lines may count."""
     log.unlink(missing_ok=True)
@@ -136,28 +136,6 @@ def handshake_status(url: str, timeout: float) -> str:
 
 class Unexpected(Exception):
     """The engine did something the experiment cannot go on from (a wrong answer, a peer that never started)."""
-
-
-# mirakuru is not thread-safe: an experiment may kill a callee while Ctrl-C stops it from the
-# main thread, and both would wait on a process the other has just cleared.
-PROCESS_LOCK = threading.Lock()
-
-
-def stop(executor: ReadyExecutor) -> None:
-    """Stop `executor` (its process group); one that died of a kill or a crash counts as stopped."""
-    from mirakuru.exceptions import ProcessFinishedWithError
-
-    with PROCESS_LOCK:
-        try:
-            executor.stop()
-        except ProcessFinishedWithError:
-            pass  # its exit status is no news here: alive() and the experiments report a dead engine
-
-
-def kill(executor: ReadyExecutor) -> None:
-    """SIGKILL `executor`'s process group, as a crash would end it."""
-    with PROCESS_LOCK:
-        executor.kill(True, signal.SIGKILL)
 
 
 @dataclass
@@ -194,9 +172,9 @@ class WampEngine:
             self.description = " ".join(filter(None, ["local Crossbar router", version, f"on 127.0.0.1:{port}"]))
         else:
             if urllib.parse.urlsplit(url).scheme not in ("ws", "wss"):
-                raise InputError(f"--router needs a ws:// or wss:// URL, not {public_url(url)}")
+                raise InputError(f"--router needs a ws:// or wss:// URL, not {without_credentials(url)}")
             self.peer = Peer.from_env(os.environ, url)
-            self.description = f"Crossbar router at {public_url(url)} (realm {self.peer.realm})"
+            self.description = f"Crossbar router at {without_credentials(url)} (realm {self.peer.realm})"
 
     def _start_router(self, crossbar: str, port: int, ticket: str) -> str:
         """Start Crossbar (stopped through the stack); its version as its log gives it."""
@@ -242,10 +220,10 @@ class WampEngine:
         try:
             status = handshake_status(self.peer.url, ALIVE_TIMEOUT)
         except OSError as exc:
-            return f"the router at {public_url(self.peer.url)} does not answer ({exc})"
+            return f"the router at {without_credentials(self.peer.url)} does not answer ({exc})"
         if status.startswith("HTTP/1.1 101"):
             return None
-        return f"the router at {public_url(self.peer.url)} refused a WAMP WebSocket ({status or 'no answer'})"
+        return f"the router at {without_credentials(self.peer.url)} refused a WAMP WebSocket ({status or 'no answer'})"
 
     def start_peer(self, args: list[str], ready: str, timeout: float) -> PeerProcess:
         """`python -m advisor.bench.wamp_peers ARGS`, ready once `ready` is in its log."""
@@ -283,23 +261,12 @@ def crossbar_version(log: Path) -> str:
 # --- running one experiment ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Clock:
-    """One experiment's deadline, shared by every wait in it."""
-
-    end: float
-
-    def left(self, cap: float | None = None) -> float:
-        left = max(0.0, self.end - time.monotonic())
-        return left if cap is None else min(cap, left)
-
-
 def observe(engine: WampEngine, settings: Settings, work: Callable[[Clock], Awaitable[Observation]]) -> Observation:
     """`work`'s observation within settings.deadline; TIMEOUT or ERROR (never an exception) when not."""
     reason = engine.alive()
     if reason:  # a dead router is reported at once, not waited on until the deadline
         return Observation(ENGINE, ERROR, "", detail=reason)
-    clock = Clock(time.monotonic() + settings.deadline)
+    clock = Clock(settings.deadline)
 
     async def bounded() -> Observation:
         return await asyncio.wait_for(work(clock), settings.deadline)
@@ -307,7 +274,7 @@ def observe(engine: WampEngine, settings: Settings, work: Callable[[Clock], Awai
     try:
         return asyncio.run(bounded())
     except Exception as exc:  # an engine fault is reported, never raised (the runner goes on with the others)
-        if isinstance(exc, TimeoutError) or clock.left() <= 0:  # a wait cut short by the deadline failed too
+        if isinstance(exc, TimeoutError) or clock.over:  # a wait cut short by the deadline failed too
             detail = f"not finished within its deadline of {settings.deadline:g} s"
             return Observation(ENGINE, TIMEOUT, "", detail=with_reason(engine, detail))
         return Observation(ENGINE, ERROR, "", detail=with_reason(engine, plain(exc)))
