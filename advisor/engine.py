@@ -101,7 +101,7 @@ def confidence(verdict_fits: bool, score: int, margin: int | None, tie: bool, bl
 def decide(ruleset: RuleSet, answers: Mapping[str, Any]) -> Verdict:
     """Evaluate every rule and return the verdict with its reasons, most decisive first."""
     fired = firing(ruleset, answers)
-    scoring, scores, requirements, unmet, winner, runner_up = _rank(fired)
+    scoring, scores, requirements, unmet, winner, runner_up = rank(fired)
     tie = runner_up is not None and scores[runner_up] == scores[winner]
     margin = scores[winner] - scores[runner_up] if runner_up else None
     scoring.sort(key=_decisiveness(winner, runner_up))
@@ -113,11 +113,11 @@ def decide(ruleset: RuleSet, answers: Mapping[str, Any]) -> Verdict:
 
 def outcome(fired: list[Rule]) -> tuple[str, int, tuple[str, ...]]:
     """Only the recommendation, its lead and the requirements it fails: what flips need, fast."""
-    _, scores, _, unmet, winner, runner_up = _rank(fired)
+    _, scores, _, unmet, winner, runner_up = rank(fired)
     return winner, (scores[winner] - scores[runner_up] if runner_up else 0), unmet[winner]
 
 
-def _rank(
+def rank(
     fired: list[Rule],
 ) -> tuple[list[Rule], dict[str, int], tuple[Rule, ...], dict[str, tuple[str, ...]], str, str | None]:
     """What every verdict starts from: the scoring rules, the scores, the requirements, the top two."""

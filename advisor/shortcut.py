@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from advisor.conditions import All, Any_, Condition, Not, Test
-from advisor.engine import firing, ranking, tally, unmet_requirements
+from advisor.engine import firing, rank
 from advisor.flips import candidates
 from advisor.questions import Question, QuestionBank
 from advisor.rules import OPTIONS, SIMPLER_FIRST, RuleSet
@@ -38,10 +38,8 @@ class Outlook:
 
 def outcome_of(ruleset: RuleSet, answers: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
     """The recommendation and the eligible options for complete answers (as engine.decide has them)."""
-    fired = firing(ruleset, answers)
-    unmet = unmet_requirements(tuple(rule for rule in fired if rule.kind == "requirement"))
-    scores = tally([rule for rule in fired if rule.effects])
-    return ranking(scores, unmet)[0], tuple(option for option in OPTIONS if not unmet[option])
+    _, _, _, unmet, winner, _ = rank(firing(ruleset, answers))
+    return winner, tuple(option for option in OPTIONS if not unmet[option])
 
 
 def open_questions(bank: QuestionBank, answers: Mapping[str, Any], unasked: Collection[str]) -> list[str]:
