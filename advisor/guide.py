@@ -16,7 +16,7 @@ to import, on the text report's path; these cost 4.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -153,31 +153,69 @@ class Guide(Record):
         return self._by_name.get(name.lower())
 
     def terms_in(self, text: str) -> tuple[Term, ...]:
-        """The terms `text` uses, in the order of their first use, each once.
-
-        A term matches as a whole word, in any case, also in the plural ("callees"); where a
-        longer term and a shorter one start at the same place, the longer wins ("visibility
-        timeout", not "timeout"), and a word inside a matched term is not matched again.
-        """
-        found: dict[str, Term] = {}
-        for match in self._pattern.finditer(text):
-            term = self._by_name[match.group(1).lower()]
-            found.setdefault(term.term, term)
-        return tuple(found.values())
+        """The terms `text` uses, in the order of their first use, each once: the reports' matcher, glosses included."""
+        return self._finder(text)
 
     @cached_property
     def _by_name(self) -> dict[str, Term]:
         return {term.term.lower(): term for term in self.terms}
 
     @cached_property
-    def _pattern(self) -> re.Pattern[str]:
-        # Alternatives are tried in order, and the terms are longest first.
-        names = "|".join(re.escape(term.term) for term in self.terms)
-        return re.compile(rf"(?<!\w)({names})(?:e?s)?(?!\w)", re.IGNORECASE)
+    def _finder(self) -> TermFinder:
+        return TermFinder(self.terms, glosses_count=True)
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickled (advisor.precompiled) without what is derived on first use.
         return {key: value for key, value in self.__dict__.items() if not key.startswith("_")}
+
+
+# Finding terms in text: the one matcher the reports and the checks of this file share.
+
+
+class TermFinder:
+    """The terms a text uses, in the order of their first use there; the text is left as written."""
+
+    def __init__(self, terms: tuple[Term, ...], glosses_count: bool = False) -> None:
+        # Longest first, so that "celery beat" is found before "beat" inside it.
+        self.terms = sorted(terms, key=lambda term: -len(term.term))
+        self.patterns = {term.term: term_pattern(term.term) for term in terms}
+        # A report explains no gloss ("Server-Sent Events (SSE)"); the guide's own checks count it as text shown.
+        self.glosses_count = glosses_count
+
+    def __call__(self, *texts: str) -> tuple[Term, ...]:
+        text = "\n".join(texts)
+        lowered = text.lower()
+        found: list[tuple[int, int, Term]] = []
+        # A plain substring test first: most terms are absent, and it is much cheaper than a search.
+        for term in (term for term in self.terms if term.term.lower() in lowered):
+            matches = uses(self.patterns[term.term], text, self.glosses_count)
+            match = next((m for m in matches if not _overlaps(m.span(), found)), None)
+            if match:
+                found.append((match.start(), match.end(), term))
+        return tuple(term for _, _, term in sorted(found, key=lambda use: use[0]))
+
+
+def term_pattern(term: str) -> re.Pattern[str]:
+    """Where a term is used as a word: plural too, capitalised at a sentence's start, never
+    inside an identifier, a dotted or hyphenated name or a path (wamp.error, django-celery-beat).
+    An acronym or a name (WAMP, Flower) matches only as written."""
+    first = re.escape(term[0])
+    head = first if any(char.isupper() for char in term) else f"[{first}{term[0].upper()}]"
+    # A hyphen after it ends the word only before a version ("EUPL-1.2"); "WAMP-CRA" is another term.
+    return re.compile(rf"(?<![\w./-]){head}{re.escape(term[1:])}(?:e?s)?(?![\w/]|-\D|\.\w)")
+
+
+def uses(pattern: re.Pattern[str], text: str, glosses_count: bool = False) -> Iterator[re.Match[str]]:
+    """The uses of a term in `text`; "Server-Sent Events (SSE)" glosses the words before it,
+    so a term alone in parentheses is not a use to explain (unless `glosses_count`)."""
+    for match in pattern.finditer(text):
+        glossed = text[match.start() - 1 : match.start()] == "(" and text[match.end() : match.end() + 1] == ")"
+        if glosses_count or not glossed:
+            yield match
+
+
+def _overlaps(span: tuple[int, int], taken: list[tuple[int, int, Term]]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end, _ in taken)
 
 
 # Loading.

@@ -10,7 +10,7 @@ import markupsafe
 import pytest
 from markdown_it import MarkdownIt
 
-from advisor import advice
+from advisor import advice, guide
 from advisor.guide import Term, load_guide
 from advisor.render import DecisionRecord, render, templates, text, view
 
@@ -278,7 +278,7 @@ def test_each_term_is_explained_once_right_after_the_item_that_first_uses_it(nam
     prose = _without_code(prose)
     assert view.POINTS in entries and len(entries) > 5
     for term in (view.POINTS, *load_guide().terms):
-        first = next(view.uses(view.term_pattern(term.term), prose), None)
+        first = next(guide.uses(guide.term_pattern(term.term), prose), None)
         if first is None:
             assert term not in entries, term.term  # explained only where used
             continue

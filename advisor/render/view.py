@@ -7,7 +7,7 @@ caveats), then what would change it, operating cost, a staged path and next step
 details, where each fired rule is told once. Strings are plain text; each format escapes them.
 
 Each item that shows text (a reason, a caveat, a cost, a stage, a step, a rule in the details ...)
-carries the terms its text uses, found once here (`TermFinder`); the text itself stays as written.
+carries the terms its text uses, found once here (`guide.TermFinder`); the text itself stays as written.
 Each format walks its items in its own order with a `FirstUse` and explains a term under the
 first item that uses it, so the ADR, which has an order of its own, explains in that order.
 """
@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import re
 import shlex
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -232,26 +231,6 @@ class View(Record):
         return tuple(answer for answer in self.answers if answer.given)
 
 
-class TermFinder:
-    """The terms a text uses, in the order of their first use there; the text is left as written."""
-
-    def __init__(self, terms: Terms) -> None:
-        # Longest first, so that "celery beat" is found before "beat" inside it.
-        self.terms = sorted(terms, key=lambda term: -len(term.term))
-        self.patterns = {term.term: term_pattern(term.term) for term in terms}
-
-    def __call__(self, *texts: str) -> Terms:
-        text = "\n".join(texts)
-        lowered = text.lower()
-        found: list[tuple[int, int, guide.Term]] = []
-        # A plain substring test first: most terms are absent, and it is much cheaper than a search.
-        for term in (term for term in self.terms if term.term.lower() in lowered):
-            match = next((m for m in uses(self.patterns[term.term], text) if not _overlaps(m.span(), found)), None)
-            if match:
-                found.append((match.start(), match.end(), term))
-        return tuple(term for _, _, term in sorted(found, key=lambda use: use[0]))
-
-
 class FirstUse:
     """Which of an item's terms are new where a format shows it.
 
@@ -269,27 +248,6 @@ class FirstUse:
                 self.seen.add(term.term)
                 fresh.append(term)
         return tuple(fresh)
-
-
-def term_pattern(term: str) -> re.Pattern[str]:
-    """Where a term is used as a word: plural too, capitalised at a sentence's start, never
-    inside an identifier, a dotted or hyphenated name or a path (wamp.error, django-celery-beat).
-    An acronym or a name (WAMP, Flower) matches only as written."""
-    first = re.escape(term[0])
-    head = first if any(char.isupper() for char in term) else f"[{first}{term[0].upper()}]"
-    return re.compile(rf"(?<![\w./-]){head}{re.escape(term[1:])}(?:e?s)?(?![\w/-]|\.\w)")
-
-
-def uses(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """The uses of a term in `text`; "Server-Sent Events (SSE)" glosses the words before it,
-    so a term alone in parentheses is not a use to explain."""
-    for match in pattern.finditer(text):
-        if not (text[match.start() - 1 : match.start()] == "(" and text[match.end() : match.end() + 1] == ")"):
-            yield match
-
-
-def _overlaps(span: tuple[int, int], taken: list[tuple[int, int, guide.Term]]) -> bool:
-    return any(span[0] < end and start < span[1] for start, end, _ in taken)
 
 
 def plural(count: int, word: str) -> str:
@@ -312,7 +270,7 @@ def build(
     verdict = advice.verdict
     chosen = chosen or verdict.recommendation
     the_guide = guide.load_guide()
-    find_terms = TermFinder((POINTS, *the_guide.terms))
+    find_terms = guide.TermFinder((POINTS, *the_guide.terms))
     answers_file = record.answers_file or "answers.yml"
     system = diagram.build(advice.answers, chosen)
     said = standing(verdict)
@@ -401,7 +359,7 @@ def standing(verdict: engine.Verdict) -> str:
     return f"Confidence {verdict.confidence}: {why}. {bands[0].upper()}{bands[1:]}."
 
 
-def _requirements(verdict: engine.Verdict, find_terms: TermFinder) -> tuple[Requirement, ...]:
+def _requirements(verdict: engine.Verdict, find_terms: guide.TermFinder) -> tuple[Requirement, ...]:
     return tuple(
         Requirement(f"R{number}", rule.id, rule.title, rule.excludes, find_terms(rule.title))
         for number, rule in enumerate(verdict.requirements, start=1)
@@ -471,7 +429,7 @@ def reasons_note(verdict: engine.Verdict) -> str:
     return f"What puts {chosen} ahead of {NAMES[verdict.runner_up]}, the closest option:"
 
 
-def _caveat(rule: Rule, find_terms: TermFinder, evidence: Evidence | None = None) -> Caveat:
+def _caveat(rule: Rule, find_terms: guide.TermFinder, evidence: Evidence | None = None) -> Caveat:
     gist = first_sentence(rule.because)
     terms, gist_terms = find_terms(rule.title, rule.because), find_terms(rule.title, gist)
     measured = evidence.note_for(rule.id) if evidence else ""
@@ -508,7 +466,7 @@ def fragile_note(verdict: engine.Verdict, flips: tuple[Any, ...]) -> str:
     )
 
 
-def _flip_lines(advice: Advice, find_terms: TermFinder) -> tuple[FlipLine, ...]:
+def _flip_lines(advice: Advice, find_terms: guide.TermFinder) -> tuple[FlipLine, ...]:
     bank = advice.ruleset.questions.questions
     shown = advice.flips[: flips_shown(advice.verdict, advice.flips)]
     return tuple(
@@ -525,7 +483,7 @@ def _flip_lines(advice: Advice, find_terms: TermFinder) -> tuple[FlipLine, ...]:
     )
 
 
-def _costs(the_guide: guide.Guide, advice: Advice, find_terms: TermFinder) -> tuple[Cost, ...]:
+def _costs(the_guide: guide.Guide, advice: Advice, find_terms: guide.TermFinder) -> tuple[Cost, ...]:
     """What each option asks of the team to run, fitted to the answers, the verdict first."""
     rows = []
     for option in advice.verdict.ranked():
@@ -617,14 +575,14 @@ def _effects(rule: Rule) -> str:
     return ", ".join(f"{option} {points:+d}" for option, points in rule.effects.items())
 
 
-def _detail(rule: Rule, effect: str, find_terms: TermFinder, evidence: Evidence | None) -> Detail:
+def _detail(rule: Rule, effect: str, find_terms: guide.TermFinder, evidence: Evidence | None) -> Detail:
     measured = evidence.note_for(rule.id) if evidence else ""
     return Detail(
         rule.id, rule.title, effect, rule.because, rule.sources, find_terms(rule.title, rule.because), measured
     )
 
 
-def _answers(advice: Advice, find_terms: TermFinder) -> tuple[Answer, ...]:
+def _answers(advice: Advice, find_terms: guide.TermFinder) -> tuple[Answer, ...]:
     bank = advice.ruleset.questions.questions
     given = advice.given
     return tuple(
