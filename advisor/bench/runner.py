@@ -48,7 +48,6 @@ class Engine(Protocol):
     def alive(self) -> str | None: ...
 
 
-ExperimentFunction = Callable[[Any], Observation]  # (engine, settings) -> Observation, called as f(engine, settings)
 EngineFactory = Callable[[contextlib.ExitStack, Path], Engine]
 
 
